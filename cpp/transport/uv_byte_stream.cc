@@ -1,0 +1,175 @@
+#include "transport/uv_byte_stream.h"
+
+namespace alk::transport {
+
+UvByteStream::UvByteStream(uv_pipe_t* pipe, std::string peer_description)
+    : pipe_(pipe), peer_(std::move(peer_description)) {
+  pipe_->data = this;
+}
+
+UvByteStream::~UvByteStream() = default;
+
+void UvByteStream::adopt_receiver(std::unique_ptr<StreamReceiver> receiver) {
+  receiver_ = receiver.get();
+  owned_receiver_ = std::move(receiver);
+}
+
+void UvByteStream::start() { resume_reading(); }
+
+void UvByteStream::write(std::string bytes) {
+  if (closing_ || fin_requested_ || bytes.empty()) return;
+  if (pending_.empty()) {
+    pending_ = std::move(bytes);
+  } else {
+    pending_ += bytes;
+  }
+  if (queued_bytes() > kHighWater) congested_ = true;
+  if (!writing_) flush();
+}
+
+void UvByteStream::flush() {
+  if (pending_.empty() || closing_) return;
+  in_flight_.swap(pending_);
+  pending_.clear();
+  uv_buf_t buf = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
+  write_req_.data = this;
+  writing_ = true;
+  if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(pipe_), &buf, 1, &UvByteStream::on_write) != 0) {
+    writing_ = false;
+    in_flight_.clear();
+    // Reported from the close path, never from inside write(): the caller is mid-call.
+    close_now();
+  }
+}
+
+void UvByteStream::on_write(uv_write_t* req, int status) {
+  auto* self = static_cast<UvByteStream*>(req->data);
+  self->writing_ = false;
+  self->in_flight_.clear();
+  if (self->closing_) return;
+  if (status != 0) {
+    if (self->receiver_) self->receiver_->on_reset();
+    self->close_now();
+    return;
+  }
+  self->flush();
+  if (!self->writing_) self->maybe_shutdown();
+  if (self->congested_ && self->queued_bytes() <= kLowWater && !self->closing_) {
+    self->congested_ = false;
+    if (self->receiver_) self->receiver_->on_drain();
+  }
+}
+
+void UvByteStream::finish() {
+  if (closing_ || fin_requested_) return;
+  fin_requested_ = true;
+  maybe_shutdown();
+}
+
+void UvByteStream::maybe_shutdown() {
+  if (!fin_requested_ || shutdown_started_ || writing_ || !pending_.empty() || closing_) return;
+  shutdown_started_ = true;
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(pipe_), &UvByteStream::on_shutdown) != 0) {
+    close_now();
+  }
+}
+
+void UvByteStream::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<UvByteStream*>(req->data);
+  self->write_side_done_ = true;
+  if (self->closing_) return;
+  if (status != 0) {
+    self->close_now();
+    return;
+  }
+  self->maybe_close();
+}
+
+void UvByteStream::maybe_close() {
+  if (write_side_done_ && read_side_done_) close_now();
+}
+
+void UvByteStream::reset() { close_now(); }
+
+void UvByteStream::close_now() {
+  if (closing_) return;
+  closing_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(pipe_), &UvByteStream::on_close);
+}
+
+void UvByteStream::on_close(uv_handle_t* h) {
+  auto* self = static_cast<UvByteStream*>(h->data);
+  if (self->receiver_) self->receiver_->on_closed();
+  self->owned_receiver_.reset();
+  if (self->on_released_) self->on_released_();
+  delete reinterpret_cast<uv_pipe_t*>(h);
+  delete self;
+}
+
+void UvByteStream::pause_reading() {
+  paused_ = true;
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_));
+    reading_ = false;
+  }
+}
+
+void UvByteStream::resume_reading() {
+  paused_ = false;
+  if (reading_ || read_side_done_ || closing_) return;
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(pipe_), &UvByteStream::on_alloc,
+                    &UvByteStream::on_read) == 0) {
+    reading_ = true;
+  }
+}
+
+void UvByteStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<UvByteStream*>(h->data);
+  *buf = uv_buf_init(self->read_buf_, sizeof(self->read_buf_));
+}
+
+void UvByteStream::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<UvByteStream*>(s->data);
+  if (nread > 0) {
+    if (self->receiver_) self->receiver_->on_bytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+    return;
+  }
+  if (nread == 0 || self->closing_) return;
+  uv_read_stop(s);
+  self->reading_ = false;
+  self->read_side_done_ = true;
+  if (nread == UV_EOF) {
+    if (self->receiver_) self->receiver_->on_fin();
+    if (!self->closing_) self->maybe_close();
+    return;
+  }
+  if (self->receiver_) self->receiver_->on_reset();
+  self->close_now();
+}
+
+void connect_unix(uv_loop_t* loop, const std::string& path,
+                  std::function<void(UvByteStream* stream, int status)> done) {
+  struct Connecting {
+    uv_pipe_t* pipe;
+    uv_connect_t req;
+    std::string path;
+    std::function<void(UvByteStream*, int)> done;
+  };
+  auto* c = new Connecting{new uv_pipe_t, {}, path, std::move(done)};
+  uv_pipe_init(loop, c->pipe, 0);
+  c->req.data = c;
+  uv_pipe_connect(&c->req, c->pipe, c->path.c_str(), [](uv_connect_t* req, int status) {
+    auto* pending = static_cast<Connecting*>(req->data);
+    if (status != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(pending->pipe),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+      pending->done(nullptr, status);
+    } else {
+      pending->done(new UvByteStream(pending->pipe, "unix:" + pending->path), 0);
+    }
+    delete pending;
+  });
+}
+
+}  // namespace alk::transport

@@ -1,0 +1,78 @@
+// A ByteStream over a connected libuv stream (a unix-socket connection): coalesced writes,
+// half-close with uv_shutdown, read pause/resume.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "transport/byte_stream.h"
+
+namespace alk::transport {
+
+/// Owns its uv_pipe_t and itself: it deletes itself from the handle's close callback, after
+/// calling StreamReceiver::on_closed() and the on_released hook. Create with `new`; never delete.
+class UvByteStream final : public ByteStream {
+ public:
+  /// Takes a pipe that is already initialized and connected (accepted or uv_pipe_connect'ed).
+  /// `owned_receiver`, if given, is destroyed with the stream.
+  UvByteStream(uv_pipe_t* pipe, std::string peer_description);
+
+  /// Starts reading. Call once, after set_receiver().
+  void start();
+  /// Called from the close callback, after on_closed, right before the stream frees itself.
+  void set_on_released(std::function<void()> fn) { on_released_ = std::move(fn); }
+  /// Makes the stream own `receiver` (destroyed right after on_closed).
+  void adopt_receiver(std::unique_ptr<StreamReceiver> receiver);
+
+  // ByteStream
+  void set_receiver(StreamReceiver* receiver) override { receiver_ = receiver; }
+  void write(std::string bytes) override;
+  size_t queued_bytes() const override { return pending_.size() + in_flight_.size(); }
+  void finish() override;
+  void reset() override;
+  void pause_reading() override;
+  void resume_reading() override;
+  std::string describe_peer() const override { return peer_; }
+
+ private:
+  ~UvByteStream() override;
+  void flush();
+  void maybe_shutdown();
+  void maybe_close();
+  void close_now();
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  static void on_close(uv_handle_t* h);
+
+  uv_pipe_t* pipe_;
+  std::string peer_;
+  StreamReceiver* receiver_ = nullptr;
+  std::unique_ptr<StreamReceiver> owned_receiver_;
+  std::function<void()> on_released_;
+  std::string pending_;    // accepted, not yet given to uv_write
+  std::string in_flight_;  // owned by the uv_write in progress
+  uv_write_t write_req_{};
+  uv_shutdown_t shutdown_req_{};
+  bool writing_ = false;
+  bool fin_requested_ = false;
+  bool shutdown_started_ = false;
+  bool write_side_done_ = false;
+  bool read_side_done_ = false;
+  bool reading_ = false;
+  bool paused_ = false;
+  bool closing_ = false;
+  bool congested_ = false;
+  char read_buf_[64 * 1024];
+};
+
+/// Connects to a unix socket and calls `done` with a started-later stream (set a receiver, then
+/// start()) or a libuv error code. The pipe is freed in its close callback on failure.
+void connect_unix(uv_loop_t* loop, const std::string& path,
+                  std::function<void(UvByteStream* stream, int status)> done);
+
+}  // namespace alk::transport

@@ -1,0 +1,62 @@
+#include "wire/chunk_codec.h"
+
+#include <algorithm>
+
+#include "wire/envelope.h"
+
+namespace alk::wire {
+
+void append_chunk(std::string& out, ChunkType type, std::string_view payload) {
+  char header[kChunkHeaderBytes];
+  header[0] = static_cast<char>(type);
+  put_u32_be(header + 1, static_cast<uint32_t>(payload.size()));
+  out.append(header, kChunkHeaderBytes);
+  out.append(payload);
+}
+
+void append_chunks(std::string& out, ChunkType type, std::string_view payload) {
+  do {
+    const size_t n = std::min<size_t>(payload.size(), kMaxChunkBytes);
+    append_chunk(out, type, payload.substr(0, n));
+    payload.remove_prefix(n);
+  } while (!payload.empty());
+}
+
+const char* describe(ChunkError e) {
+  switch (e) {
+    case ChunkError::none: return "no error";
+    case ChunkError::unknown_type: return "unknown chunk stream type";
+    case ChunkError::too_large: return "chunk length exceeds 16 MiB";
+  }
+  return "unknown chunk error";
+}
+
+void ChunkDecoder::push(std::string_view bytes) {
+  if (error_ == ChunkError::none) buf_.append(bytes);
+}
+
+std::optional<Chunk> ChunkDecoder::next() {
+  if (error_ != ChunkError::none) return std::nullopt;
+  const std::string_view pending = buf_.view();
+  if (pending.empty()) return std::nullopt;
+  const auto type = static_cast<uint8_t>(pending[0]);
+  // The type is checked as soon as its byte arrives, so garbage is rejected without waiting.
+  if (type > static_cast<uint8_t>(ChunkType::control_out)) {
+    error_ = ChunkError::unknown_type;
+    buf_.clear();
+    return std::nullopt;
+  }
+  if (pending.size() < kChunkHeaderBytes) return std::nullopt;
+  const uint32_t len = get_u32_be(pending.data() + 1);
+  if (len > kMaxChunkBytes) {
+    error_ = ChunkError::too_large;
+    buf_.clear();
+    return std::nullopt;
+  }
+  if (pending.size() - kChunkHeaderBytes < len) return std::nullopt;
+  Chunk c{static_cast<ChunkType>(type), std::string(pending.substr(kChunkHeaderBytes, len))};
+  buf_.consume(kChunkHeaderBytes + len);
+  return c;
+}
+
+}  // namespace alk::wire

@@ -1,0 +1,41 @@
+#include "wire/envelope.h"
+
+#include "wire/json_text.h"
+
+namespace alk::wire {
+
+bool append_frame_raw(std::string& out, std::string_view type, std::string_view id,
+                      std::string_view payload_json) {
+  const size_t start = out.size();
+  out.append(kFramePrefixBytes, '\0');
+  out += R"({"type":)";
+  append_json_string(out, type);
+  out += R"(,"id":)";
+  append_json_string(out, id);
+  out += R"(,"payload":)";
+  out += payload_json;
+  out += '}';
+  const size_t body = out.size() - start - kFramePrefixBytes;
+  if (body > kMaxFrameBytes) {
+    out.resize(start);
+    return false;
+  }
+  put_u32_be(out.data() + start, static_cast<uint32_t>(body));
+  return true;
+}
+
+bool append_frame(std::string& out, const Envelope& env) {
+  // Invalid UTF-8 inside the payload is replaced rather than throwing: an encoder must never fail
+  // on a value the engine built itself.
+  const std::string payload =
+      env.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return append_frame_raw(out, env.type, env.id, payload);
+}
+
+std::string encode_frame(const Envelope& env) {
+  std::string out;
+  append_frame(out, env);
+  return out;
+}
+
+}  // namespace alk::wire
