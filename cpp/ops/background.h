@@ -1,0 +1,36 @@
+// Docker requests that must finish even though the call that wanted them is gone: killing and
+// removing the container of a cancelled run, removing an auto-remove container.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "docker/client.h"
+
+namespace alk::ops {
+
+/// Holds fire-and-forget requests until they answer. Loop-thread only.
+class Background {
+ public:
+  explicit Background(docker::Client& docker) : docker_(docker) {}
+
+  /// Sends `request`; `done` (optional) gets the result. The request lives until it answers or
+  /// cancel_all() runs.
+  void send(docker::Request request,
+            std::function<void(Result<docker::Response, docker::Error>)> done = {});
+
+  /// Requests still waiting for an answer.
+  size_t pending() const { return inflight_.size(); }
+
+  /// Drops every pending request (engine shutdown).
+  void cancel_all() { inflight_.clear(); }
+
+ private:
+  docker::Client& docker_;
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, std::unique_ptr<docker::RequestHandle>> inflight_;
+};
+
+}  // namespace alk::ops

@@ -1,0 +1,8 @@
+#include "ops/register.h"
+
+namespace alk::ops {
+
+// Placeholder until this family's operations land; registers nothing.
+void register_exec_op(call::Registry& registry, Services& services) {}
+
+}  // namespace alk::ops
