@@ -1,0 +1,49 @@
+# The Node addon: the C++ core (cpp/{util,wire,docker,call,ops}) plus the N-API glue (cpp/node),
+# built against Node's own headers — uv.h included from the node include directory, and no libuv
+# linked: the addon runs on the libuv inside the node binary. llhttp's C sources (Debian
+# node-llhttp) are compiled into a static library with hidden visibility, so the addon's calls
+# bind to its own copy and never to the llhttp of another version that node exports.
+{
+  "variables": {
+    "llhttp_dir%": "/usr/share/llhttp",
+    "llhttp_include_dir%": "/usr/share/include/llhttp",
+  },
+  "target_defaults": {
+    "cflags": ["-fvisibility=hidden"],
+    "cflags_cc": ["-std=c++20", "-fvisibility-inlines-hidden"],
+    # node's common.gypi turns exceptions and RTTI off; the core (nlohmann/json) needs both.
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+  },
+  "targets": [
+    {
+      "target_name": "alk_llhttp",
+      "type": "static_library",
+      # One-line wrappers that #include the Debian sources (gyp mishandles absolute source paths).
+      "sources": ["cpp/node/llhttp/llhttp_llhttp.c", "cpp/node/llhttp/llhttp_api.c", "cpp/node/llhttp/llhttp_http.c"],
+      "include_dirs": ["<(llhttp_dir)", "<(llhttp_include_dir)"],
+      "cflags": ["-fvisibility=hidden", "-w"],
+      "direct_dependent_settings": {"include_dirs": ["<(llhttp_include_dir)"]},
+    },
+    {
+      "target_name": "alknet_docker",
+      "dependencies": ["alk_llhttp"],
+      "sources": [
+        "<!@(ls -1 cpp/util/*.cc cpp/wire/*.cc cpp/docker/*.cc cpp/call/*.cc cpp/ops/*.cc cpp/node/*.cc)",
+      ],
+      "include_dirs": [
+        "cpp",
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+      ],
+      "cflags_cc": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "libraries": ["-lgnutls"],
+      # Bind the addon's own global symbols inside the addon (belt and braces next to the hidden
+      # visibility). No -luv: the addon's uv_* references resolve to the node binary at load time.
+      "ldflags": ["-Wl,-Bsymbolic", "-Wl,--exclude-libs,ALL"],
+    },
+  ],
+}

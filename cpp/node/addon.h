@@ -1,0 +1,45 @@
+// Per-environment state of the addon (main thread and each worker have their own): the flusher
+// that delivers events to JS, the engines to shut down at env teardown. Kept as the env's
+// instance data, never in a global, so several environments can use the addon at once.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <set>
+
+namespace alk::node {
+
+class EngineHost;
+class Flusher;
+
+struct Addon {
+  explicit Addon(Napi::Env env);
+  ~Addon();
+  Addon(const Addon&) = delete;
+  Addon& operator=(const Addon&) = delete;
+
+  static Addon* from(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+  /// Delivers call events on Node's loop; nullptr once the env is being torn down.
+  Flusher* flusher = nullptr;
+  /// Engines not yet shut down.
+  std::set<EngineHost*> hosts;
+  /// Request ids of in-process calls ("js-N").
+  uint64_t next_call_id = 0;
+  /// The env is being torn down: no more JS calls, no new engines.
+  bool closing = false;
+
+ private:
+  // Env teardown (napi async cleanup hook): shuts every engine down (each live call is cancelled,
+  // so run kills what it started and every docker connection is closed), closes the flusher,
+  // and lets Node finish the teardown once every libuv handle is closed.
+  static void on_cleanup(napi_async_cleanup_hook_handle handle, void* arg);
+
+  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
+};
+
+/// The module's initializer: per-env state, then the exports (Engine, Call, uvVersion).
+Napi::Object init_module(Napi::Env env, Napi::Object exports);
+
+}  // namespace alk::node

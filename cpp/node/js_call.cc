@@ -1,0 +1,356 @@
+#include "node/js_call.h"
+
+#include "call/registry.h"
+#include "node/addon.h"
+#include "node/engine_host.h"
+#include "node/engine_wrap.h"
+
+namespace alk::node {
+
+namespace {
+
+std::string dump(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Reports an exception thrown by a receiver the way Node reports one thrown by an event listener
+// ('uncaughtException'). A non-Error value (what a terminating worker leaves behind) is dropped.
+void report_exception(Napi::Env env) {
+  if (!env.IsExceptionPending()) return;
+  Napi::Error error = env.GetAndClearPendingException();
+  if (error.Value().IsObject()) napi_fatal_exception(env, error.Value());
+}
+
+}  // namespace
+
+Napi::Function JsCall::Define(Napi::Env env) {
+  return DefineClass(env, "Call",
+                     {
+                         InstanceMethod<&JsCall::Write>("write"),
+                         InstanceMethod<&JsCall::EndInput>("endInput"),
+                         InstanceMethod<&JsCall::Control>("control"),
+                         InstanceMethod<&JsCall::Pause>("pause"),
+                         InstanceMethod<&JsCall::Resume>("resume"),
+                         InstanceMethod<&JsCall::Cancel>("cancel"),
+                         InstanceMethod<&JsCall::IsLive>("isLive"),
+                     });
+}
+
+JsCall::JsCall(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsCall>(info) {
+  Napi::Env env = info.Env();
+  addon_ = Addon::from(env);
+  if (info.Length() < 5 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString() ||
+      !info[4].IsFunction()) {
+    Napi::TypeError::New(env, "Call(engine, operationId, inputJson, raw, receiver)")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  EngineWrap* engine = EngineWrap::FromObject(info[0]);
+  if (engine == nullptr) {
+    Napi::TypeError::New(env, "Call: not an Engine").ThrowAsJavaScriptException();
+    return;
+  }
+  const std::string operation = info[1].As<Napi::String>().Utf8Value();
+  const std::string input_text = info[2].As<Napi::String>().Utf8Value();
+  const bool raw = info[3].ToBoolean().Value();
+
+  engine_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
+  receiver_ = Napi::Persistent(info[4].As<Napi::Function>());
+  async_context_ =
+      std::make_unique<Napi::AsyncContext>(env, "alknet.Call", info.This().As<Napi::Object>());
+  live_ = true;
+  Ref();
+  state_ = raw ? State::preparing_raw : State::running_json;
+
+  host_ = engine->host();
+  if (host_ == nullptr || host_->closing()) {
+    host_ = nullptr;
+    fail(call::CallError::make(call::codes::kInternal, "the engine is closed"));
+    return;
+  }
+  host_->add_call(this);
+
+  nlohmann::json input = nlohmann::json::parse(input_text, nullptr, /*allow_exceptions=*/false);
+  if (input.is_discarded()) {
+    fail(call::CallError::invalid_input("input", "not valid JSON"));
+    return;
+  }
+  nlohmann::json payload = {
+      {"operationId", operation}, {"input", std::move(input)}, {"carriage", raw ? "raw" : "json"}};
+  auto request =
+      call::parse_request("js-" + std::to_string(++addon_->next_call_id), payload, call::Peer{});
+  if (!request) {
+    fail(request.error());
+    return;
+  }
+  const call::Registry& registry = host_->engine().registry();
+  if (const call::OperationSpec* spec = registry.find(request->operation)) kind_ = spec->kind;
+  auto prepared = registry.prepare(*request, *this);
+  if (!prepared) {
+    fail(prepared.error());
+    return;
+  }
+  handler_ = std::move(prepared).value();
+  // start() may answer at once; the answer waits in the queue for the next flush.
+  call::Handler* h = handler_.get();
+  h->start();
+}
+
+JsCall::~JsCall() {
+  // Live objects are strongly referenced, so only released ones are finalized — except at env
+  // teardown, where the cleanup hook already abandoned every call.
+  if (handler_) retire_handler(/*cancel=*/true);
+}
+
+// ---- CallSink ----
+
+void JsCall::respond(const nlohmann::json& output) {
+  respond_json_text(dump(output));
+}
+
+void JsCall::respond_json_text(std::string_view output_json) {
+  if (state_ != State::running_json) return;
+  events_.add_output(output_json);
+  if (kind_ != call::OpKind::subscription) {
+    events_.add(EventKind::answered);
+    terminal();
+  }
+  queued();
+}
+
+void JsCall::complete() {
+  if (state_ != State::running_json) return;
+  events_.add(EventKind::completed);
+  terminal();
+  queued();
+}
+
+void JsCall::fail(const call::CallError& error) {
+  if (state_ == State::done) return;
+  events_.add(EventKind::error, 0, dump(error.to_payload()));
+  terminal();
+  queued();
+}
+
+bool JsCall::writable() const {
+  const bool ok = state_ == State::done || (!js_paused_ && events_.bytes() < kHighWater);
+  if (!ok) want_writable_ = true;
+  return ok;
+}
+
+void JsCall::begin_raw(bool tty) {
+  if (state_ != State::preparing_raw) return;
+  state_ = State::running_raw;
+  events_.add(EventKind::raw_open, tty ? 1 : 0);
+  queued();
+}
+
+void JsCall::send_chunk(wire::ChunkType type, std::string_view bytes) {
+  if (state_ != State::running_raw) return;
+  switch (type) {
+    case wire::ChunkType::stdout_data:
+      events_.add_bytes(EventKind::stdout_data, bytes);
+      break;
+    case wire::ChunkType::stderr_data:
+      events_.add_bytes(EventKind::stderr_data, bytes);
+      break;
+    case wire::ChunkType::control_out:
+      events_.add(EventKind::control, 0, std::string(bytes));
+      break;
+    default:
+      return;  // stdin and control-in do not flow to the caller
+  }
+  queued();
+}
+
+void JsCall::finish_raw(int exit_code) {
+  if (state_ != State::running_raw) return;
+  events_.add(EventKind::exit, exit_code);
+  terminal();
+  queued();
+}
+
+void JsCall::pause_input() {
+  input_paused_ = true;
+}
+
+void JsCall::resume_input() {
+  if (!input_paused_) return;
+  input_paused_ = false;
+  if (state_ == State::done) return;
+  events_.add(EventKind::drain);
+  queued();
+}
+
+// ---- delivery ----
+
+void JsCall::queued() {
+  if (live_ && addon_->flusher != nullptr) addon_->flusher->schedule(this);
+}
+
+void JsCall::deliver() {
+  if (!live_ || addon_->closing) return;
+  Napi::Env env = Env();
+  if (!events_.empty()) {
+    Napi::HandleScope scope(env);
+    std::vector<Event> events = events_.take();
+    Napi::Array batch = Napi::Array::New(env, events.size() * 2);
+    uint32_t i = 0;
+    for (Event& e : events) {
+      Napi::Value value;
+      switch (e.kind) {
+        case EventKind::outputs:
+        case EventKind::control:
+        case EventKind::error:
+          value = Napi::String::New(env, e.text);
+          break;
+        case EventKind::stdout_data:
+        case EventKind::stderr_data:
+          value = Napi::Buffer<char>::Copy(env, e.text.data(), e.text.size());
+          break;
+        case EventKind::raw_open:
+          value = Napi::Boolean::New(env, e.number != 0);
+          break;
+        case EventKind::exit:
+          value = Napi::Number::New(env, static_cast<double>(e.number));
+          break;
+        default:
+          value = env.Undefined();
+      }
+      batch.Set(i++, Napi::Number::New(env, static_cast<int>(e.kind)));
+      batch.Set(i++, value);
+    }
+    Napi::Object self = Value();
+    if (state_ == State::done) {
+      // The terminal event is in this batch: release first, so what JS sees once the call has
+      // ended (engine stats, a new call) no longer counts it.
+      Napi::FunctionReference receiver = std::move(receiver_);
+      std::unique_ptr<Napi::AsyncContext> context = std::move(async_context_);
+      release();
+      receiver.MakeCallback(self, {batch}, *context);
+      report_exception(env);
+      return;
+    }
+    receiver_.MakeCallback(self, {batch}, *async_context_);
+    report_exception(env);
+  }
+  // The receiver may have cancelled the call, paused it, or resumed it.
+  if (!live_) return;
+  if (state_ == State::done) {
+    if (events_.empty()) {
+      release();
+    } else {
+      queued();
+    }
+    return;
+  }
+  if (want_writable_ && handler_ && writable()) {
+    want_writable_ = false;
+    handler_->on_writable();
+  }
+}
+
+// ---- endings ----
+
+void JsCall::terminal() {
+  state_ = State::done;
+  retire_handler(/*cancel=*/false);
+}
+
+void JsCall::retire_handler(bool cancel) {
+  if (!handler_) return;
+  if (cancel) handler_->cancel();
+  // The handler may be on the stack (it answered from its own callback): destroy it on a fresh
+  // loop turn, as the stream session does.
+  std::shared_ptr<call::Handler> retired(handler_.release());
+  if (host_ != nullptr) host_->engine().deferrer().post([retired] {});
+}
+
+void JsCall::abandon() {
+  if (state_ != State::done) {
+    state_ = State::done;
+    retire_handler(/*cancel=*/true);
+  }
+  release();
+}
+
+void JsCall::release() {
+  if (!live_) return;
+  live_ = false;
+  if (addon_->flusher != nullptr) addon_->flusher->cancel(this);
+  if (host_ != nullptr) {
+    host_->remove_call(this);
+    host_ = nullptr;
+  }
+  receiver_.Reset();
+  engine_ref_.Reset();
+  async_context_.reset();
+  Unref();
+}
+
+// ---- JS methods ----
+
+Napi::Value JsCall::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) {
+    Napi::TypeError::New(env, "write(Uint8Array)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (state_ == State::running_raw && handler_ && !stdin_ended_) {
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    if (bytes.ByteLength() > 0) {
+      handler_->on_stdin(
+          std::string_view(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength()));
+    }
+  }
+  return Napi::Boolean::New(env, !input_paused_ || state_ == State::done);
+}
+
+Napi::Value JsCall::EndInput(const Napi::CallbackInfo& info) {
+  if (state_ == State::running_raw && handler_ && !stdin_ended_) {
+    stdin_ended_ = true;
+    handler_->on_stdin_end();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value JsCall::Control(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "control(jsonText)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  nlohmann::json msg =
+      nlohmann::json::parse(info[0].As<Napi::String>().Utf8Value(), nullptr, false);
+  if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
+    Napi::TypeError::New(env, "a control message is an object with a string \"type\"")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (msg["type"] == "eof") return EndInput(info);
+  if (state_ == State::running_raw && handler_) handler_->on_control(msg);
+  return env.Undefined();
+}
+
+Napi::Value JsCall::Pause(const Napi::CallbackInfo& info) {
+  js_paused_ = true;
+  return info.Env().Undefined();
+}
+
+Napi::Value JsCall::Resume(const Napi::CallbackInfo& info) {
+  js_paused_ = false;
+  // on_writable runs from the flush, never from inside this JS→native call.
+  if (want_writable_) queued();
+  return info.Env().Undefined();
+}
+
+Napi::Value JsCall::Cancel(const Napi::CallbackInfo& info) {
+  abandon();
+  return info.Env().Undefined();
+}
+
+Napi::Value JsCall::IsLive(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), live_);
+}
+
+}  // namespace alk::node

@@ -1,0 +1,3 @@
+// llhttp's http.c from Debian node-llhttp (found on the include path), compiled into the addon
+// with hidden visibility.
+#include <http.c>

@@ -1,0 +1,155 @@
+'use strict';
+
+const { CallError, abortReason } = require('./errors');
+const { Subscription } = require('./subscription');
+const { RawStream } = require('./raw-stream');
+const { Containers, Images, System } = require('./typed');
+
+/**
+ * What the in-process Engine and the unix client have in common: the protocol level (call,
+ * subscribe, open) and the typed level (containers, images, system) built on it. Subclasses
+ * implement `_start(operation, input, raw, sink)` → control and `close()`.
+ */
+class Client {
+  constructor() {
+    /** Container operations. */
+    this.containers = new Containers(this);
+    /** Image operations. */
+    this.images = new Images(this);
+    /** Daemon-wide operations. */
+    this.system = new System(this);
+    this._live = new Set(); // sinks of calls in flight, failed by close()
+  }
+
+  // Starts a call whose sink is forgotten once its terminal event arrived; close() fails the
+  // others. Throws (TypeError, CallError) when the call cannot even start.
+  _open(operation, input, raw, sink) {
+    let ended = false;
+    const end = () => {
+      ended = true;
+      this._live.delete(tracked);
+    };
+    const tracked = {
+      outputs: (items, bytes) => sink.outputs(items, bytes),
+      answered: () => (end(), sink.answered()),
+      completed: () => (end(), sink.completed()),
+      error: (err) => {
+        if (ended) return;
+        end();
+        sink.error(err);
+      },
+      rawOpen: (tty) => sink.rawOpen(tty),
+      stdout: (buf) => sink.stdout(buf),
+      stderr: (buf) => sink.stderr(buf),
+      control: (msg) => sink.control(msg),
+      exit: (code) => (end(), sink.exit(code)),
+      drain: () => sink.drain(),
+    };
+    if (typeof operation !== 'string' || operation.length === 0) {
+      throw new TypeError('operation must be a non-empty string');
+    }
+    const ctl = this._start(operation, input, raw, tracked);
+    this._live.add(tracked);
+    return {
+      write: (bytes) => ctl.write(bytes),
+      endInput: () => ctl.endInput(),
+      control: (message) => ctl.control(message),
+      pause: () => ctl.pause(),
+      resume: () => ctl.resume(),
+      cancel: () => {
+        if (!ended) end();
+        ctl.cancel();
+      },
+    };
+  }
+
+  // Fails every call still in flight (close()).
+  _failLive(message) {
+    const live = [...this._live];
+    this._live.clear();
+    for (const sink of live) sink.error(new CallError(message, { code: 'CANCELLED' }));
+  }
+
+  /**
+   * Calls an operation and resolves with its output: the single output of a query or mutation,
+   * or the array of every output of a subscription once it completed. Rejects with a CallError.
+   * @param {string} operation e.g. "docker/container/inspect"
+   * @param {object} [input]
+   * @param {{signal?: AbortSignal}} [options]
+   * @returns {Promise<any>}
+   */
+  call(operation, input = {}, options = {}) {
+    const { signal } = options;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const outputs = [];
+      let settled = false;
+      let ctl = null;
+      const settle = (fn, value) => {
+        if (settled) return;
+        settled = true;
+        if (signal) signal.removeEventListener('abort', onAbort);
+        fn(value);
+      };
+      const onAbort = () => {
+        if (ctl) ctl.cancel();
+        settle(reject, abortReason(signal));
+      };
+      const sink = {
+        outputs(items) {
+          for (const item of items) outputs.push(item);
+        },
+        answered: () => settle(resolve, outputs[outputs.length - 1]),
+        completed: () => settle(resolve, outputs),
+        error: (err) => settle(reject, err),
+        rawOpen: () => {
+          ctl.cancel();
+          settle(reject, new CallError(`${operation} switched to the raw carriage; use open()`, { code: 'INVALID_OPERATION_TYPE' }));
+        },
+        stdout() {},
+        stderr() {},
+        control() {},
+        exit: () => settle(resolve, outputs),
+        drain() {},
+      };
+      try {
+        ctl = this._open(operation, input, false, sink);
+      } catch (err) {
+        settle(reject, err);
+        return;
+      }
+      if (signal && !settled) signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Calls a subscription and returns its outputs as an async iterable (see Subscription):
+   * it ends at call.completed, throws the CallError of call.error, cancels the call when the
+   * loop is left early, and pauses the daemon side while the consumer is behind.
+   * @param {string} operation e.g. "docker/container/logs"
+   * @param {object} [input]
+   * @param {{signal?: AbortSignal, highWaterMark?: number}} [options]
+   * @returns {Subscription<any>}
+   */
+  subscribe(operation, input = {}, options = {}) {
+    return new Subscription((sink) => this._open(operation, input, false, sink), options);
+  }
+
+  /**
+   * Calls an operation on the raw carriage (attach, exec with stdin/tty) and returns the session
+   * as a Duplex (see RawStream): stdin on the writable side, stdout on the readable side,
+   * `.stderr`, `.resize()`, `.signal()`, `.exit`.
+   * @param {string} operation e.g. "docker/container/attach"
+   * @param {object} [input]
+   * @param {{signal?: AbortSignal, highWaterMark?: number}} [options]
+   * @returns {RawStream}
+   */
+  open(operation, input = {}, options = {}) {
+    return new RawStream((sink) => this._open(operation, input, true, sink), options);
+  }
+}
+
+module.exports = { Client };

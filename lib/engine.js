@@ -1,0 +1,129 @@
+'use strict';
+
+const native = require('./native');
+const { Client } = require('./client');
+const { CallError } = require('./errors');
+
+// Event kinds of a native delivery (cpp/node/event_queue.h EventKind).
+const kOutputs = 0;
+const kStdout = 1;
+const kStderr = 2;
+const kRawOpen = 3;
+const kControl = 4;
+const kExit = 5;
+const kCompleted = 6;
+const kAnswered = 7;
+const kError = 8;
+const kDrain = 9;
+
+// Hands one native delivery — [kind, value, kind, value, …] — to a call's sink, in order.
+function dispatch(events, sink) {
+  for (let i = 0; i < events.length; i += 2) {
+    const value = events[i + 1];
+    switch (events[i]) {
+      case kOutputs:
+        sink.outputs(JSON.parse(value), value.length);
+        break;
+      case kStdout:
+        sink.stdout(value);
+        break;
+      case kStderr:
+        sink.stderr(value);
+        break;
+      case kRawOpen:
+        sink.rawOpen(value);
+        break;
+      case kControl:
+        sink.control(JSON.parse(value));
+        break;
+      case kExit:
+        sink.exit(value);
+        break;
+      case kCompleted:
+        sink.completed();
+        break;
+      case kAnswered:
+        sink.answered();
+        break;
+      case kError:
+        sink.error(CallError.fromPayload(JSON.parse(value)));
+        break;
+      case kDrain:
+        sink.drain();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/**
+ * The in-process engine: the C++ core on this thread's event loop (no second libuv, no threads),
+ * talking to the Docker daemon named by `options.host`, or DOCKER_HOST, or the local socket. It
+ * runs as the local operator (it is your own docker socket). Usable from several worker threads at
+ * once (each gets its own engine state); everything is released at env teardown.
+ */
+class Engine extends Client {
+  /**
+   * @param {import('./index').EngineOptions} [options]
+   */
+  constructor(options = {}) {
+    super();
+    const env = process.env;
+    const host = options.host ?? env.DOCKER_HOST ?? '';
+    this._native = new native.Engine({
+      host,
+      tlsVerify: options.tlsVerify ?? (options.host === undefined ? env.DOCKER_TLS_VERIFY : undefined) ?? '',
+      certPath: options.certPath ?? (options.host === undefined ? env.DOCKER_CERT_PATH : undefined) ?? '',
+      apiVersion: options.apiVersion ?? env.DOCKER_API_VERSION ?? '',
+      labelPrefix: options.labelPrefix ?? '',
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+    this._closed = null;
+  }
+
+  /** @returns {string} where the daemon is, in DOCKER_HOST form. */
+  get endpoint() {
+    return this._native.describe();
+  }
+
+  _start(operation, input, raw, sink) {
+    if (this._closed) throw new CallError('the engine is closed', { code: 'INTERNAL' });
+    const call = new native.Call(this._native, operation, JSON.stringify(input ?? {}), raw, (events) =>
+      dispatch(events, sink),
+    );
+    return {
+      write: (bytes) => call.write(bytes),
+      endInput: () => call.endInput(),
+      control: (message) => call.control(JSON.stringify(message)),
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+      cancel: () => call.cancel(),
+    };
+  }
+
+  /**
+   * Live connections to the daemon and calls in flight (for leak checks), or null once closed.
+   * @returns {{idle: number, busy: number, hijacked: number, calls: number} | null}
+   */
+  stats() {
+    return this._native.stats();
+  }
+
+  /**
+   * Cancels every call still running (run kills what it started) and closes the connections to
+   * the daemon. Resolves once every handle is closed.
+   * @returns {Promise<void>}
+   */
+  close() {
+    if (!this._closed) {
+      this._failLive('the engine was closed');
+      this._closed = new Promise((resolve) => {
+        if (!this._native.close(() => resolve())) resolve();
+      });
+    }
+    return this._closed;
+  }
+}
+
+module.exports = { Engine, dispatch };

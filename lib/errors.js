@@ -1,0 +1,63 @@
+'use strict';
+
+/**
+ * The error of a call: a `call.error` from the engine or the server, or a failure of the
+ * connection to it. `code` is one of the protocol's codes (`NOT_FOUND`, `INVALID_INPUT`,
+ * `CONTAINER_NOT_FOUND`, `DOCKER_UNAVAILABLE`, …) or `CANCELLED` when the caller gave up
+ * the call (break out of an iterator, destroy a stream, abort).
+ */
+class CallError extends Error {
+  /**
+   * @param {string} message
+   * @param {{code?: string, retryable?: boolean, details?: unknown, cause?: unknown}} [options]
+   */
+  constructor(message, options = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    /** @type {string} */
+    this.code = options.code || 'INTERNAL';
+    /** @type {boolean} true when trying again later may succeed (the daemon is restarting, …) */
+    this.retryable = Boolean(options.retryable);
+    /** @type {unknown} structured details, e.g. `{field}` for INVALID_INPUT */
+    this.details = options.details;
+  }
+
+  /**
+   * Builds the error of a `call.error` payload `{code, message, retryable, details?}`.
+   * @param {any} payload
+   * @returns {CallError}
+   */
+  static fromPayload(payload) {
+    if (payload === null || typeof payload !== 'object' || typeof payload.code !== 'string') {
+      return new CallError(`malformed call.error: ${JSON.stringify(payload)}`, { code: 'INTERNAL' });
+    }
+    return new CallError(String(payload.message ?? payload.code), {
+      code: payload.code,
+      retryable: payload.retryable === true,
+      details: payload.details,
+    });
+  }
+}
+
+Object.defineProperty(CallError.prototype, 'name', {
+  value: 'CallError',
+  enumerable: false,
+  writable: true,
+  configurable: true,
+});
+
+/** @returns {CallError} the error of a call the caller gave up. */
+function cancelledError() {
+  return new CallError('the call was cancelled', { code: 'CANCELLED' });
+}
+
+/**
+ * The rejection of an aborted call: the signal's reason, as fetch() does.
+ * @param {AbortSignal} signal
+ */
+function abortReason(signal) {
+  return signal.reason !== undefined
+    ? signal.reason
+    : new DOMException('This operation was aborted', 'AbortError');
+}
+
+module.exports = { CallError, cancelledError, abortReason };
