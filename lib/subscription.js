@@ -132,28 +132,22 @@ class Subscription {
     this._giveUp(reason);
   }
 
-  // The consumer went away: cancel the call, fail `completed`, end the iterator.
-  _giveUp(reason) {
+  // The consumer went away: cancel the call, fail `completed`, end the iterator — quietly for
+  // return()/cancel(), with `reason` thrown by the next next() for an abort.
+  _giveUp(reason, quiet = false) {
     const wasEnded = this._ended;
     this._batches = [];
     this._sizes = [];
     this._queuedBytes = 0;
-    this._done = true;
+    this._error = quiet ? null : reason;
     if (!wasEnded) {
       this._ended = true;
       this._detachSignal();
       if (this._ctl) this._ctl.cancel();
       this._rejectCompleted(reason);
     }
-    if (this._waiting !== null) {
-      const waiting = this._waiting;
-      this._waiting = null;
-      if (reason instanceof CallError && reason.code === 'CANCELLED') {
-        waiting.resolve({ value: undefined, done: true });
-      } else {
-        waiting.reject(reason);
-      }
-    }
+    if (quiet) this._done = true;
+    if (this._waiting !== null) this._finish();
   }
 
   _detachSignal() {
@@ -210,19 +204,19 @@ class Subscription {
    * @returns {Promise<IteratorResult<T>>}
    */
   return(value) {
-    this._giveUp(cancelledError());
+    this._giveUp(cancelledError(), true);
     return Promise.resolve({ value, done: true });
   }
 
   /** @returns {Promise<IteratorResult<T>>} */
   throw(err) {
-    this._giveUp(cancelledError());
+    this._giveUp(cancelledError(), true);
     return Promise.reject(err);
   }
 
   /** Cancels the call; `completed` rejects with a CANCELLED CallError. */
   cancel() {
-    this._giveUp(cancelledError());
+    this._giveUp(cancelledError(), true);
   }
 
   [Symbol.asyncIterator]() {

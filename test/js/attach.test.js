@@ -1,0 +1,156 @@
+'use strict';
+
+// Interactive sessions: attach and exec with stdin as Duplex streams.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const { Readable, Writable } = require('node:stream');
+const { once } = require('node:events');
+const { Engine } = require('../../lib');
+const { spec, released, cleanup } = require('./helpers');
+
+const engine = new Engine();
+test.after(async () => {
+  await cleanup(engine);
+  await engine.close();
+});
+
+// A cat container whose stdin closes with the attach's (StdinOnce), attached before its start.
+async function attachedCat(extra = {}) {
+  const { id } = await engine.containers.create(
+    spec(['cat'], { openStdin: true, stdinOnce: true, attachStdin: true, attachStdout: true, attachStderr: true, ...extra }),
+  );
+  const stream = engine.containers.attach(id);
+  await once(stream, 'open');
+  await engine.containers.start(id);
+  return { id, stream };
+}
+
+// Hashes what flows through, counting the bytes.
+function digestSink() {
+  const hash = crypto.createHash('sha256');
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      hash.update(chunk);
+      sink.bytes += chunk.length;
+      cb();
+    },
+  });
+  sink.bytes = 0;
+  sink.digest = () => hash.digest('hex');
+  return sink;
+}
+
+test('attach: 16 MiB round trip through cat, byte-exact, with pipe()', async () => {
+  const { id, stream } = await attachedCat();
+  const payload = crypto.randomBytes(16 * 1024 * 1024);
+  const expected = crypto.createHash('sha256').update(payload).digest('hex');
+  // 64 KiB pieces, like a file read.
+  const pieces = [];
+  for (let i = 0; i < payload.length; i += 65536) pieces.push(payload.subarray(i, i + 65536));
+  const sink = digestSink();
+  Readable.from(pieces).pipe(stream);
+  stream.pipe(sink);
+  await once(sink, 'finish');
+  assert.equal(sink.bytes, payload.length);
+  assert.equal(sink.digest(), expected);
+  // end() (done by pipe) half-closed stdin: cat saw EOF and exited 0, after its output.
+  assert.deepEqual(await stream.exit, { exitCode: 0 });
+  assert.equal(stream.tty, false);
+  await engine.containers.remove(id);
+  await released(engine);
+});
+
+test('attach: write() returns false under backpressure and drain follows', async () => {
+  // A container that does not read stdin: the daemon's socket fills up.
+  const { id } = await engine.containers.create(
+    spec(['sleep', '60'], { openStdin: true, attachStdin: true, attachStdout: true }),
+  );
+  try {
+    await engine.containers.start(id);
+    const stream = engine.containers.attach(id, { stdout: true, stderr: true });
+    await once(stream, 'open');
+    const block = Buffer.alloc(1 << 20, 0x61);
+    let writes = 0;
+    while (stream.write(block)) {
+      writes++;
+      if (writes > 256) break;
+    }
+    assert.ok(writes < 256, 'write() must return false once the daemon stops taking bytes');
+    let drained = false;
+    stream.once('drain', () => (drained = true));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(drained, false, 'no drain while the container does not read');
+    stream.destroy();
+    await released(engine, 'attach released after destroy');
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+});
+
+test('attach: end() makes a cat container exit 0 while output keeps flowing', async () => {
+  const { id, stream } = await attachedCat();
+  const chunks = [];
+  stream.on('data', (c) => chunks.push(c));
+  stream.write('hello ');
+  stream.end('world\n');
+  await once(stream, 'end');
+  assert.equal(Buffer.concat(chunks).toString(), 'hello world\n');
+  assert.deepEqual(await stream.exit, { exitCode: 0 });
+  assert.equal((await engine.containers.inspect(id)).State.ExitCode, 0);
+  await engine.containers.remove(id);
+});
+
+test('attach: a destroyed Duplex releases the docker connection', async () => {
+  const { id, stream } = await attachedCat();
+  stream.write('ping\n');
+  const [first] = await once(stream, 'data');
+  assert.equal(first.toString(), 'ping\n');
+  stream.destroy();
+  await assert.rejects(stream.exit, { code: 'CANCELLED' });
+  await released(engine, 'attach released after destroy');
+  await engine.containers.remove(id, { force: true });
+});
+
+test('exec with stdin: a Duplex with stderr, exit code and half-close', async () => {
+  const { id } = await engine.containers.create(spec(['sleep', '60']));
+  try {
+    await engine.containers.start(id);
+    const session = engine.containers.exec(id, ['sh', '-c', 'cat; echo done >&2; exit 4'], { stdin: true });
+    const out = [];
+    const err = [];
+    session.on('data', (c) => out.push(c));
+    session.stderr.on('data', (c) => err.push(c));
+    session.end('through stdin\n');
+    assert.deepEqual(await session.exit, { exitCode: 4 });
+    assert.equal(Buffer.concat(out).toString(), 'through stdin\n');
+    assert.equal(Buffer.concat(err).toString(), 'done\n');
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+  await released(engine);
+});
+
+test('exec with a TTY: resize and signal', async () => {
+  const { id } = await engine.containers.create(spec(['sleep', '60']));
+  try {
+    await engine.containers.start(id);
+    const session = engine.containers.exec(id, ['sh', '-c', 'sleep 0.3; stty size; sleep 30'], { tty: true, stdin: true });
+    await once(session, 'open');
+    assert.equal(session.tty, true);
+    session.resize(100, 33);
+    let text = '';
+    session.on('data', (c) => {
+      text += c.toString();
+    });
+    const deadline = Date.now() + 5000;
+    while (!text.includes('33 100') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.match(text, /33 100/);
+    session.signal('INT'); // a TTY turns it into ^C
+    const { exitCode } = await session.exit;
+    assert.notEqual(exitCode, 0);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+});

@@ -1,0 +1,44 @@
+'use strict';
+
+// Shared by the node:test files of test/js (not a test file itself). The tests run against the
+// real daemon (scripts/docker-up.sh) and the test image; containers get --network none (the test
+// daemon may have no bridge) and the label alknet-test.suite=js, so a failed run can be cleaned up.
+
+const { setTimeout: sleep } = require('node:timers/promises');
+const { Engine } = require('../../lib');
+
+const IMAGE = process.env.ALK_TEST_IMAGE || 'alknet-test/busybox:latest';
+const REGISTRY_IMAGE = process.env.ALK_TEST_REGISTRY_IMAGE || '127.0.0.1:5000/alknet-test/busybox:latest';
+const LABELS = { 'alknet-test.suite': 'js' };
+
+/** A container spec for the test image. */
+function spec(command, extra = {}) {
+  return { image: IMAGE, command, networkMode: 'none', labels: LABELS, ...extra };
+}
+
+/** Polls `fn` until it returns truthy (or throws after `timeoutMs`); returns its value. */
+async function waitFor(fn, { timeoutMs = 10000, intervalMs = 20, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Waits until the engine holds no busy or hijacked docker connection and no call. */
+function released(engine, what = 'docker connections released') {
+  return waitFor(() => {
+    const s = engine.stats();
+    return s.busy === 0 && s.hijacked === 0 && s.calls === 0;
+  }, { what: `${what} (${JSON.stringify(engine.stats())})` });
+}
+
+/** Removes every container the JS tests labelled (force). */
+async function cleanup(engine) {
+  const list = await engine.containers.list({ all: true, filters: { label: ['alknet-test.suite=js'] } });
+  await Promise.all(list.map((c) => engine.containers.remove(c.Id, { force: true }).catch(() => {})));
+}
+
+module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, spec, waitFor, released, cleanup, sleep };

@@ -1,0 +1,199 @@
+'use strict';
+
+// Resource lifetime: cancelled calls release their docker connections, run kills what it started,
+// and GC, worker threads and process exit never crash or hang with calls in flight.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { Worker } = require('node:worker_threads');
+const { Engine } = require('../../lib');
+const { spec, released, cleanup, waitFor, sleep, LABELS } = require('./helpers');
+
+const engine = new Engine();
+test.after(async () => {
+  await cleanup(engine);
+  await engine.close();
+});
+
+const LIB = path.join(__dirname, '..', '..', 'lib');
+
+// Runs a script in a child node; resolves with {code, signal, stdout, stderr} or rejects after
+// `timeoutMs` (a hang).
+function runChild(source, { timeoutMs = 30000, args = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...args, '-e', source], {
+      env: { ...process.env, ALKNET_LIB: LIB },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child hung; stdout: ${stdout} stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+test('break out of a logs follow: the connection is released, the container untouched', async () => {
+  const { id } = await engine.containers.create(spec(['sh', '-c', 'while true; do echo tick; sleep 0.01; done']));
+  try {
+    await engine.containers.start(id);
+    let n = 0;
+    for await (const entry of engine.containers.logs(id, { follow: true })) {
+      assert.equal(entry.text, 'tick\n');
+      if (++n === 5) break;
+    }
+    await released(engine, 'logs follow released after break');
+    assert.equal((await engine.containers.inspect(id)).State.Running, true);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+});
+
+test('an aborted run (signal) and a broken-off run kill and remove their containers', async () => {
+  const ac = new AbortController();
+  const run = engine.containers.run(spec(['sh', '-c', 'echo started; sleep 60']), { signal: ac.signal });
+  await assert.rejects(async () => {
+    for await (const event of run) {
+      assert.equal(event.text, 'started\n');
+      ac.abort();
+    }
+  }, { name: 'AbortError' });
+  await assert.rejects(run.completed, { name: 'AbortError' });
+  const id = run.containerId;
+  assert.match(id, /^[0-9a-f]{64}$/);
+  await waitFor(async () => {
+    const err = await engine.containers.inspect(id).then(() => null, (e) => e);
+    return err && err.code === 'CONTAINER_NOT_FOUND';
+  }, { what: 'the aborted run removed its container' });
+
+  const run2 = engine.containers.run(spec(['sh', '-c', 'echo started; sleep 60']));
+  for await (const event of run2) {
+    assert.equal(event.text, 'started\n');
+    break;
+  }
+  await assert.rejects(run2.completed, { code: 'CANCELLED' });
+  await waitFor(async () => {
+    const err = await engine.containers.inspect(run2.containerId).then(() => null, (e) => e);
+    return err && err.code === 'CONTAINER_NOT_FOUND';
+  }, { what: 'the broken-off run removed its container' });
+  await released(engine);
+});
+
+test('a slow consumer of 100 MB keeps RSS bounded: backpressure reaches the container', async () => {
+  const total = 100 * 1000 * 1000;
+  const run = engine.containers.run(spec(['sh', '-c', `yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -c ${total}`]));
+  const rss0 = process.memoryUsage().rss;
+  let maxRss = rss0;
+  let bytes = 0;
+  let iterations = 0;
+  for await (const event of run) {
+    bytes += event.text.length;
+    iterations++;
+    maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    await sleep(10);
+    if (iterations === 200) break;
+  }
+  const growth = (maxRss - rss0) / 1e6;
+  // Without backpressure the whole 100 MB (and its JSON) would be buffered within the 2 s.
+  assert.ok(growth < 48, `RSS grew by ${growth.toFixed(1)} MB`);
+  assert.ok(bytes < total / 4, `consumed ${bytes} bytes in 200 slow iterations`);
+  await released(engine);
+});
+
+test('GC with live subscriptions: nothing is finalized under a live call', { skip: typeof global.gc !== 'function' && 'needs --expose-gc' }, async () => {
+  const { id } = await engine.containers.create(spec(['sh', '-c', 'while true; do echo tick; sleep 0.05; done']));
+  try {
+    await engine.containers.start(id);
+    let seen = 0;
+    (function start() {
+      // Nothing keeps these subscriptions reachable from JS but the native calls themselves.
+      const logs = engine.containers.logs(id, { follow: true, highWaterMark: 64 });
+      logs.next().then(() => seen++);
+      engine.system.events();
+      const scratch = new Engine();
+      scratch.system.ping().then(() => seen++);
+    })();
+    for (let i = 0; i < 5; i++) {
+      global.gc();
+      await sleep(20);
+    }
+    await waitFor(() => seen === 2, { what: 'outputs of unreferenced calls' });
+    assert.equal(engine.stats().calls, 2);
+    for (let i = 0; i < 3; i++) {
+      global.gc();
+      await sleep(20);
+    }
+    assert.equal(engine.stats().calls, 2);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+});
+
+test('two worker threads use the addon at once', async () => {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Engine } = require(process.env.ALKNET_LIB);
+    (async () => {
+      const engine = new Engine();
+      const run = engine.containers.run(workerData.spec);
+      let text = '';
+      for await (const event of run) text += event.text;
+      const { exitCode } = await run.completed;
+      // Leave a follow open: terminate() must cope with it.
+      engine.system.events();
+      parentPort.postMessage({ text, exitCode });
+    })().catch((err) => parentPort.postMessage({ error: String(err) }));
+  `;
+  process.env.ALKNET_LIB = LIB;
+  const workers = [1, 2].map((n) => new Worker(source, {
+    eval: true,
+    workerData: { spec: spec(['sh', '-c', `for i in 1 2 3; do echo w${n}-$i; done; exit ${n}`]) },
+  }));
+  const results = await Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  })));
+  assert.deepEqual(results, [
+    { text: 'w1-1\nw1-2\nw1-3\n', exitCode: 1 },
+    { text: 'w2-1\nw2-2\nw2-3\n', exitCode: 2 },
+  ]);
+  const codes = await Promise.all(workers.map((w) => w.terminate()));
+  assert.deepEqual(codes, [1, 1]);
+});
+
+test('a worker that ends on its own with idle engines exits; process exit with open streams neither crashes nor hangs', async () => {
+  const idle = await runChild(`
+    const { Engine } = require(process.env.ALKNET_LIB);
+    const engine = new Engine();
+    engine.system.ping().then((p) => console.log('ping', p.ok));
+  `);
+  assert.equal(idle.code, 0, idle.stderr);
+  assert.equal(idle.stdout.trim(), 'ping true');
+
+  const open = await runChild(`
+    const { Engine } = require(process.env.ALKNET_LIB);
+    const labels = ${JSON.stringify(LABELS)};
+    const engine = new Engine();
+    (async () => {
+      engine.system.events();
+      const run = engine.containers.run({ image: ${JSON.stringify(spec([]).image)}, command: ['sh', '-c', 'while true; do echo x; sleep 0.01; done'], networkMode: 'none', labels });
+      const { id } = await engine.containers.create({ image: ${JSON.stringify(spec([]).image)}, command: ['cat'], openStdin: true, networkMode: 'none', labels });
+      const attach = engine.containers.attach(id);
+      await engine.containers.start(id);
+      attach.write('x');
+      for await (const event of run) break;
+      process.exit(0);
+    })();
+  `);
+  assert.equal(open.signal, null, open.stderr);
+  assert.equal(open.code, 0, open.stderr);
+});
