@@ -1,0 +1,90 @@
+'use strict';
+
+// The JS client of `alknet-docker serve` on a unix socket: the same interface as the engine.
+// Needs the server binary (the CMake build: build/alknet-docker, or ALKNET_DOCKER_BIN).
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { spawn } = require('node:child_process');
+const { once } = require('node:events');
+const { connect, CallError } = require('../../lib');
+const { spec, waitFor } = require('./helpers');
+
+const root = path.join(__dirname, '..', '..');
+const binary = [process.env.ALKNET_DOCKER_BIN, path.join(root, 'build', 'alknet-docker')].find(
+  (f) => f && fs.existsSync(f),
+);
+
+test('unix client', { skip: !binary && 'no alknet-docker binary (build it with CMake)' }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-js-'));
+  const sock = path.join(dir, 'serve.sock');
+  const server = spawn(binary, ['serve', '--listen', `unix://${sock}`, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let serverLog = '';
+  server.stderr.on('data', (c) => (serverLog += c));
+  t.after(async () => {
+    server.kill('SIGTERM');
+    await once(server, 'exit').catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor(() => fs.existsSync(sock), { what: `server socket (${serverLog})` });
+  const client = connect(`unix://${sock}`);
+
+  await t.test('ping, list and errors', async () => {
+    assert.equal((await client.system.ping()).ok, true);
+    assert.ok(Array.isArray(await client.containers.list({ all: true })));
+    await assert.rejects(client.containers.inspect('alknet-no-such-container'), { code: 'CONTAINER_NOT_FOUND' });
+    await assert.rejects(client.call('docker/nothing'), { code: 'NOT_FOUND' });
+    await assert.rejects(client.containers.list({ limit: 'x' }), { code: 'INVALID_INPUT', details: { field: 'limit' } });
+  });
+
+  await t.test('run yields the output and completes with the exit code', async () => {
+    const run = client.containers.run(spec(['sh', '-c', 'echo one; echo two >&2; exit 6']));
+    const events = [];
+    for await (const event of run) events.push(event);
+    assert.deepEqual(events.map((e) => e.text).sort(), ['one\n', 'two\n']);
+    assert.deepEqual(await run.completed, { exitCode: 6 });
+    assert.equal(client.stats().calls, 0);
+  });
+
+  await t.test('exec and attach', async () => {
+    const { id } = await client.containers.create(spec(['cat'], { openStdin: true, stdinOnce: true }));
+    try {
+      const stream = client.containers.attach(id);
+      await once(stream, 'open');
+      await client.containers.start(id);
+      assert.deepEqual(await client.containers.exec(id, ['sh', '-c', 'echo hi; exit 7']), { exitCode: 7, stdout: 'hi\n', stderr: '' });
+      const payload = crypto.randomBytes(4 << 20);
+      const chunks = [];
+      stream.on('data', (c) => chunks.push(c));
+      stream.end(payload);
+      assert.deepEqual(await stream.exit, { exitCode: 0 });
+      assert.ok(Buffer.concat(chunks).equals(payload));
+    } finally {
+      await client.containers.remove(id, { force: true });
+    }
+  });
+
+  await t.test('break out of a follow closes the call', async () => {
+    const { id } = await client.containers.create(spec(['sh', '-c', 'while true; do echo t; sleep 0.01; done']));
+    try {
+      await client.containers.start(id);
+      let n = 0;
+      for await (const _ of client.containers.logs(id, { follow: true })) if (++n === 3) break;
+      assert.equal(client.stats().calls, 0);
+    } finally {
+      await client.containers.remove(id, { force: true });
+    }
+  });
+
+  await t.test('an unreachable server is a retryable error', async () => {
+    const nowhere = connect(`unix://${path.join(dir, 'none.sock')}`);
+    const err = await nowhere.system.ping().catch((e) => e);
+    assert.ok(err instanceof CallError);
+    assert.equal(err.retryable, true);
+  });
+  await client.close();
+});
