@@ -20,6 +20,8 @@ class RecordingSink : public call::CallSink {
   std::string raw_stdout, raw_stderr;
   std::vector<nlohmann::json> control_out;  ///< control chunks other than exit
   std::optional<int> exit_code;             ///< from finish_raw
+  size_t raw_stdout_at_exit = 0;            ///< raw_stdout.size() when finish_raw ran
+  size_t raw_stderr_at_exit = 0;            ///< raw_stderr.size() when finish_raw ran
   int terminal_count = 0;                   ///< must end at 1
   bool congested = false;                   ///< makes writable() false (backpressure tests)
   bool input_paused = false;
@@ -54,6 +56,8 @@ class RecordingSink : public call::CallSink {
   void send_chunk(wire::ChunkType type, std::string_view bytes) override;
   void finish_raw(int code) override {
     exit_code = code;
+    raw_stdout_at_exit = raw_stdout.size();
+    raw_stderr_at_exit = raw_stderr.size();
     ++terminal_count;
   }
   void pause_input() override { input_paused = true; }
