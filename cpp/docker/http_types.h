@@ -13,7 +13,9 @@ namespace alk::docker {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// One Engine API request. The client prefixes `path` with the negotiated `/v1.NN` unless
-/// `unversioned` is set, and url-encodes `query`.
+/// `unversioned` is set, and url-encodes `query`. `path` is written unencoded: the client
+/// percent-encodes the bytes a path may not hold (space, `?`, `#`, `%`, controls, non-ASCII) and
+/// keeps `/`, so an image name such as "library/busybox:1.36" goes in as is.
 struct Request {
   std::string method = "GET";
   std::string path;  ///< e.g. "/containers/json"
@@ -64,5 +66,10 @@ struct Error {
 
 /// A short name of `k`, e.g. "unavailable".
 const char* describe(Error::Kind k);
+
+/// Percent-encodes every byte of `s` outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~), as
+/// for a query key or value. With `as_path`, `/` and the other bytes a path segment may hold
+/// (`:@!$&'()*+,;=`) are kept too.
+std::string percent_encode(std::string_view s, bool as_path = false);
 
 }  // namespace alk::docker
