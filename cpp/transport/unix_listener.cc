@@ -73,14 +73,11 @@ void UnixListener::on_connection(uv_stream_t* server, int status) {
   stream->start();
 }
 
-void UnixListener::close(bool drop_connections, std::function<void()> done) {
+void UnixListener::close(bool drop, std::function<void()> done) {
   if (closing_) return;
   closing_ = true;
   on_closed_ = std::move(done);
-  if (drop_connections) {
-    // reset() only starts closing; the set is edited from the close callbacks.
-    for (UvByteStream* s : std::unordered_set<UvByteStream*>(live_)) s->reset();
-  }
+  if (drop) drop_connections();
   if (!server_) {
     server_closed_ = true;
     maybe_done();
@@ -94,6 +91,11 @@ void UnixListener::close(bool drop_connections, std::function<void()> done) {
     ::unlink(self->path_.c_str());
     self->maybe_done();
   });
+}
+
+void UnixListener::drop_connections() {
+  // reset() only starts closing; the set is edited from the close callbacks.
+  for (UvByteStream* s : std::unordered_set<UvByteStream*>(live_)) s->reset();
 }
 
 void UnixListener::maybe_done() {

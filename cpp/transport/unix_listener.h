@@ -28,9 +28,12 @@ class UnixListener {
   /// is an error. The socket is made mode 0660. Returns an error message on failure.
   Result<bool, std::string> listen();
 
-  /// Stops accepting. With `drop_connections`, resets every open connection too. `done` runs when
+  /// Stops accepting. With `drop`, resets every open connection too. `done` runs when
   /// the listening handle is closed and, if dropping, every connection is released.
-  void close(bool drop_connections, std::function<void()> done);
+  void close(bool drop, std::function<void()> done);
+
+  /// Resets every open connection (their calls are cancelled); they are released asynchronously.
+  void drop_connections();
 
   /// Open connections.
   size_t connections() const { return live_.size(); }

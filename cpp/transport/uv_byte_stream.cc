@@ -1,5 +1,7 @@
 #include "transport/uv_byte_stream.h"
 
+#include <poll.h>
+
 namespace alk::transport {
 
 UvByteStream::UvByteStream(uv_pipe_t* pipe, std::string peer_description)
@@ -124,6 +126,16 @@ void UvByteStream::resume_reading() {
   }
 }
 
+bool UvByteStream::peer_closed_both_ways() const {
+  // A unix-socket peer that close()d (rather than shutdown(SHUT_WR)) sets both shutdown bits on
+  // our side, which poll reports as POLLHUP; a half-close alone does not. That is how a client's
+  // disconnect (cancel) is told from its FIN after the request (still to be answered).
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(pipe_), &fd) != 0) return false;
+  pollfd p{fd, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0;
+}
+
 void UvByteStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<UvByteStream*>(h->data);
   *buf = uv_buf_init(self->read_buf_, sizeof(self->read_buf_));
@@ -139,7 +151,7 @@ void UvByteStream::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   uv_read_stop(s);
   self->reading_ = false;
   self->read_side_done_ = true;
-  if (nread == UV_EOF) {
+  if (nread == UV_EOF && !self->peer_closed_both_ways()) {
     if (self->receiver_) self->receiver_->on_fin();
     if (!self->closing_) self->maybe_close();
     return;

@@ -43,6 +43,7 @@ class UvByteStream final : public ByteStream {
   void maybe_shutdown();
   void maybe_close();
   void close_now();
+  bool peer_closed_both_ways() const;
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);

@@ -1,0 +1,96 @@
+// The client side of the call protocol: open a call on its own stream, receive its outputs, drive
+// a raw session. Used by `alknet-docker call` and by C++ programs (examples/cpp).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include <uv.h>
+
+#include "call/call_error.h"
+#include "call/operation.h"
+#include "util/result.h"
+#include "wire/chunk_codec.h"
+
+namespace alk::client {
+
+/// Where a server listens: "unix:///run/alknet.sock" (QUIC addresses come with the QUIC transport).
+struct Address {
+  enum class Kind { unix_socket };
+  Kind kind = Kind::unix_socket;
+  std::string path;
+  std::string describe() const { return "unix://" + path; }
+};
+
+/// Parses "unix:///path" (or a bare absolute path). Returns a message on anything else.
+Result<Address, std::string> parse_address(std::string_view text);
+
+/// What happens on one call. Every callback is optional and runs on the loop thread.
+struct CallEvents {
+  /// Each call.responded output (not the raw switch frame).
+  std::function<void(const nlohmann::json& output)> on_output;
+  /// Raw carriage: the server switched; chunks follow.
+  std::function<void(bool tty)> on_raw_open;
+  /// Raw carriage: stdout/stderr bytes (type is stdout_data or stderr_data).
+  std::function<void(wire::ChunkType type, std::string_view bytes)> on_chunk;
+  /// Raw carriage: control messages other than exit (e.g. {"type":"error",…}).
+  std::function<void(const nlohmann::json& message)> on_control;
+  /// Raw carriage: the exit code (-1 when unknown). on_end follows.
+  std::function<void(int exit_code)> on_exit;
+  /// The write queue drained after being congested (see ClientCall::writable).
+  std::function<void()> on_drain;
+  /// Exactly once, last: nullopt on success (call.completed; or a query's single answer; or a raw
+  /// session's exit), else the call.error, or INTERNAL (retryable) when the connection failed or
+  /// closed before a terminal answer.
+  std::function<void(std::optional<call::CallError> error)> on_end;
+};
+
+struct CallOptions {
+  call::Carriage carriage = call::Carriage::json;
+  /// A subscription must end with call.completed; a query ends with its single answer. When
+  /// unset, a clean end of stream after at least one output counts as success.
+  std::optional<call::OpKind> kind;
+  std::string auth_token;  ///< sent as payload.auth_token when non-empty
+  std::string request_id;  ///< generated when empty
+};
+
+/// One call in progress. Destroying it cancels the call (the stream is reset; the server stops the
+/// handler) and no callback runs afterwards.
+class ClientCall {
+ public:
+  virtual ~ClientCall() = default;
+  /// Raw carriage: stdin bytes (queued until the server switched to raw).
+  virtual void send_stdin(std::string_view bytes) = 0;
+  /// Raw carriage: the end of stdin (an eof control chunk); output keeps flowing.
+  virtual void end_stdin() = 0;
+  /// Raw carriage: a control message ({"type":"resize","cols":80,"rows":24}, signal, …).
+  virtual void send_control(const nlohmann::json& message) = 0;
+  /// False while more than ~1 MiB is queued for the server; on_drain tells when to go on.
+  virtual bool writable() const = 0;
+  /// Stops/restarts reading the server's bytes (consumer backpressure).
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+  /// Cancels now; on_end is not called.
+  virtual void cancel() = 0;
+};
+
+/// Opens calls to one server. Loop-thread only; calls may outlive nothing but the loop.
+class CallClient {
+ public:
+  CallClient(uv_loop_t* loop, Address address);
+
+  /// Starts `operation` with `input`. The connection is made asynchronously; a failure to connect
+  /// ends in on_end with a retryable INTERNAL error.
+  std::unique_ptr<ClientCall> call(std::string operation, nlohmann::json input, CallEvents events,
+                                   CallOptions options = {});
+
+ private:
+  uv_loop_t* loop_;
+  Address address_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace alk::client

@@ -1,0 +1,134 @@
+#include "server/serve_command.h"
+
+#include <csignal>
+#include <memory>
+
+#include <uv.h>
+
+#include "call/session.h"
+#include "client/call_client.h"
+#include "docker/endpoint.h"
+#include "ops/engine.h"
+#include "server/call_log.h"
+#include "transport/unix_listener.h"
+
+namespace alk::server {
+
+namespace {
+
+// Everything the running server owns; lives on run_serve's stack until the loop ends.
+struct Server {
+  uv_loop_t* loop = nullptr;
+  std::unique_ptr<ops::Engine> engine;
+  std::vector<std::unique_ptr<transport::UnixListener>> listeners;
+  uv_signal_t sigint{}, sigterm{};
+  uv_timer_t grace{};
+  double grace_s = 10;
+  bool quiet = false;
+  bool stopping = false;
+  size_t listeners_open = 0;
+
+  void begin_shutdown(int signum);
+  void drop_calls();
+  void close_all();
+};
+
+void Server::begin_shutdown(int signum) {
+  if (stopping) {
+    drop_calls();  // a second signal: stop waiting
+    return;
+  }
+  stopping = true;
+  log_event(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+            ": not accepting new calls, draining");
+  // Stop accepting; in-flight calls continue until they finish or the grace period ends. Each
+  // listener's close callback runs once its last connection is released.
+  for (auto& l : listeners) {
+    l->close(/*drop_connections=*/false, [this] {
+      if (--listeners_open == 0) close_all();
+    });
+  }
+  grace.data = this;
+  uv_timer_start(&grace, [](uv_timer_t* t) { static_cast<Server*>(t->data)->drop_calls(); },
+                 static_cast<uint64_t>(grace_s * 1000), 0);
+}
+
+void Server::drop_calls() {
+  for (auto& l : listeners) {
+    if (l->connections() == 0) continue;
+    log_event("grace period over: resetting " + std::to_string(l->connections()) + " calls");
+    l->drop_connections();
+  }
+}
+
+void Server::close_all() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&grace), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+  engine->close([] {});
+}
+
+}  // namespace
+
+int run_serve(const ServeOptions& options) {
+  if (options.listen.empty()) {
+    log_event("error: nothing to listen on (--listen unix:///path)");
+    return 2;
+  }
+  auto endpoint = options.docker_host.empty() ? docker::endpoint_from_env()
+                                              : docker::parse_docker_host(options.docker_host);
+  if (!endpoint) {
+    log_event("error: " + endpoint.error());
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  Server server;
+  server.loop = uv_default_loop();
+  server.grace_s = options.shutdown_grace_s;
+  server.quiet = options.quiet;
+  ops::EngineOptions engine_options;
+  engine_options.endpoint = endpoint.value();
+  engine_options.label_prefix = options.label_prefix;
+  server.engine = std::make_unique<ops::Engine>(server.loop, engine_options);
+
+  for (const auto& address : options.listen) {
+    auto parsed = client::parse_address(address);
+    if (!parsed) {
+      log_event("error: " + parsed.error());
+      return 2;
+    }
+    auto factory = [&server](transport::ByteStream& stream) {
+      call::SessionEnv env;
+      env.registry = &server.engine->registry();
+      env.deferrer = &server.engine->deferrer();
+      if (!server.quiet) env.on_call_end = log_call;
+      return std::make_unique<call::CallSession>(stream, std::move(env));
+    };
+    auto listener = std::make_unique<transport::UnixListener>(server.loop, parsed->path, factory);
+    auto ok = listener->listen();
+    if (!ok) {
+      log_event("error: " + ok.error());
+      return 1;
+    }
+    log_event("listening on " + parsed->describe() + ", docker at " + endpoint->describe());
+    server.listeners.push_back(std::move(listener));
+  }
+  server.listeners_open = server.listeners.size();
+
+  uv_timer_init(server.loop, &server.grace);
+  uv_signal_init(server.loop, &server.sigint);
+  uv_signal_init(server.loop, &server.sigterm);
+  server.sigint.data = server.sigterm.data = &server;
+  auto on_signal = [](uv_signal_t* s, int signum) { static_cast<Server*>(s->data)->begin_shutdown(signum); };
+  uv_signal_start(&server.sigint, on_signal, SIGINT);
+  uv_signal_start(&server.sigterm, on_signal, SIGTERM);
+
+  uv_run(server.loop, UV_RUN_DEFAULT);
+  server.listeners.clear();
+  server.engine.reset();
+  uv_loop_close(server.loop);
+  log_event("stopped");
+  return 0;
+}
+
+}  // namespace alk::server

@@ -1,0 +1,44 @@
+// Wires the process's terminal to a raw-carriage call: stdin to stdin chunks (with backpressure
+// and EOF), window size to resize control messages, raw mode while a TTY session runs.
+#pragma once
+
+#include <uv.h>
+
+#include "client/call_client.h"
+
+namespace alk::server {
+
+/// Loop-thread only. stop() before destroying; the handles close asynchronously and are freed in
+/// their close callbacks.
+class Terminal {
+ public:
+  /// `tty`: the remote side is a TTY (raw mode and window size matter).
+  Terminal(uv_loop_t* loop, client::ClientCall& call, bool tty);
+  ~Terminal();
+  Terminal(const Terminal&) = delete;
+  Terminal& operator=(const Terminal&) = delete;
+
+  /// Starts forwarding stdin and window-size changes.
+  void start();
+  /// Resumes stdin after the call's write queue drained.
+  void resume_input();
+  /// Stops forwarding and restores the terminal mode.
+  void stop();
+
+ private:
+  void send_size();
+  void read_stdin_start();
+
+  uv_loop_t* loop_;
+  client::ClientCall& call_;
+  bool tty_;
+  uv_stream_t* input_ = nullptr;  // uv_tty_t or uv_pipe_t; freed in its close callback
+  uv_signal_t* winch_ = nullptr;
+  bool raw_mode_ = false;
+  bool paused_ = false;
+  bool eof_ = false;
+  bool stopped_ = false;
+  char buf_[64 * 1024];
+};
+
+}  // namespace alk::server

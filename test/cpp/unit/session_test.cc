@@ -1,0 +1,397 @@
+// The dispatcher over a real unix socket with test operations: ordering rules, the raw carriage,
+// and every kind of bad input closing only its own stream.
+#include "call/session.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "client/call_client.h"
+#include "transport/unix_listener.h"
+#include "wire/frame_decoder.h"
+
+namespace alk {
+namespace {
+
+using call::CallSink;
+using call::Handler;
+using nlohmann::json;
+
+// A handler whose behaviour is a lambda over the sink; counts cancellations.
+struct ScriptedHandler : Handler {
+  CallSink& sink;
+  std::function<void(CallSink&)> on_start;
+  std::function<void(CallSink&, std::string_view)> stdin_fn;
+  int* cancels;
+  ScriptedHandler(CallSink& s, std::function<void(CallSink&)> f, int* c)
+      : sink(s), on_start(std::move(f)), cancels(c) {}
+  void start() override { on_start(sink); }
+  void on_stdin(std::string_view b) override { sink.send_chunk(wire::ChunkType::stdout_data, b); }
+  void on_stdin_end() override { sink.finish_raw(0); }
+  void on_control(const json& m) override {
+    sink.send_chunk(wire::ChunkType::stderr_data, "control:" + m.value("type", ""));
+  }
+  void cancel() override { ++*cancels; }
+};
+
+// What came back on one connection.
+struct Exchange {
+  std::vector<wire::Envelope> frames;
+  std::string rest;  // bytes after the frames (raw chunks)
+  bool fin = false;
+  bool reset = false;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    deferrer_ = std::make_unique<Deferrer>(&loop_);
+    call::add_discovery_operations(registry_);
+    registry_.add(spec("test/echo", call::OpKind::query, false,
+                       {{"type", "object"},
+                        {"required", {"msg"}},
+                        {"properties", {{"msg", {{"type", "string"}}}}},
+                        {"additionalProperties", false}},
+                       [](CallSink& s, const json& in) { s.respond(in); }));
+    registry_.add(spec("events/stream", call::OpKind::subscription, false, json::object(),
+                       [](CallSink& s, const json&) {
+                         for (int i = 1; i <= 3; ++i) s.respond({{"n", i}});
+                         s.complete();
+                       }));
+    registry_.add(spec("test/fail", call::OpKind::subscription, false, json::object(),
+                       [](CallSink& s, const json&) {
+                         s.respond({{"ok", true}});
+                         s.fail(call::CallError::internal("boom"));
+                       }));
+    registry_.add(spec("test/forever", call::OpKind::subscription, false, json::object(),
+                       [](CallSink& s, const json&) {
+                         s.respond({{"started", true}});
+                       }));
+    registry_.add(spec("test/raw", call::OpKind::subscription, true, json::object(),
+                       [](CallSink& s, const json&) { s.begin_raw(false); }));
+    path_ = "/tmp/alk-session-test-" + std::to_string(::getpid()) + ".sock";
+    listener_ =
+        std::make_unique<transport::UnixListener>(&loop_, path_, [this](transport::ByteStream& s) {
+          call::SessionEnv env;
+          env.registry = &registry_;
+          env.deferrer = deferrer_.get();
+          env.on_call_end = [this](const call::CallRecord& r) { records_.push_back(r); };
+          return std::make_unique<call::CallSession>(s, env);
+        });
+    ASSERT_TRUE(listener_->listen().ok());
+  }
+
+  void TearDown() override {
+    bool closed = false;
+    listener_->close(true, [&] { closed = true; });
+    run_until([&] { return closed; });
+    bool deferrer_closed = false;
+    deferrer_->close([&] { deferrer_closed = true; });
+    run_until([&] { return deferrer_closed; });
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "libuv handles left open";
+  }
+
+  call::OperationSpec spec(const std::string& name, call::OpKind kind, bool raw, json schema,
+                           std::function<void(CallSink&, const json&)> body) {
+    call::OperationSpec s;
+    s.name = name;
+    s.kind = kind;
+    s.raw_carriage = raw;
+    s.input_schema = std::move(schema);
+    s.factory = [this, body](const call::CallRequest& req, CallSink& sink) {
+      json input = req.input;
+      return std::make_unique<ScriptedHandler>(
+          sink, [body, input](CallSink& k) { body(k, input); }, &cancels_);
+    };
+    return s;
+  }
+
+  bool run_until(const std::function<bool()>& done, int timeout_ms = 5000) {
+    uv_timer_t tick;
+    uv_timer_init(&loop_, &tick);
+    uv_timer_start(
+        &tick, [](uv_timer_t*) {}, 5, 5);
+    const uint64_t deadline = uv_now(&loop_) + timeout_ms;
+    while (!done() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return done();
+  }
+
+  // Connects, writes `bytes` (then FIN when asked), and collects the answer until the server
+  // closes its side or resets.
+  Exchange exchange(const std::string& bytes, bool fin = true, bool wait_close = true) {
+    struct Collector : transport::StreamReceiver {
+      Exchange* ex;
+      std::string buf;
+      bool closed = false;
+      void on_bytes(std::string_view b) override { buf.append(b); }
+      void on_fin() override { ex->fin = true; }
+      void on_reset() override { ex->reset = true; }
+      void on_drain() override {}
+      void on_closed() override { closed = true; }
+    };
+    Exchange ex;
+    Collector col;
+    col.ex = &ex;
+    transport::UvByteStream* stream = nullptr;
+    transport::connect_unix(&loop_, path_, [&](transport::UvByteStream* s, int) {
+      stream = s;
+      s->set_receiver(&col);
+      s->start();
+      s->write(bytes);
+      if (fin) s->finish();
+    });
+    EXPECT_TRUE(run_until(
+        [&] { return ex.fin || ex.reset || col.closed || (!wait_close && !col.buf.empty()); }));
+    if (stream && !col.closed) {
+      stream->set_receiver(nullptr);
+      stream->reset();
+    }
+    wire::FrameDecoder dec;
+    dec.push(col.buf);
+    while (auto env = dec.next()) ex.frames.push_back(std::move(*env));
+    ex.rest = dec.take_remaining();
+    run_until([] { return false; }, 20);  // let the server side settle
+    return ex;
+  }
+
+  static std::string frame(const std::string& id, const json& payload) {
+    return wire::encode_frame({"call.requested", id, payload});
+  }
+
+  static std::string from_hex(const std::string& hex) {
+    std::string out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+      out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+  }
+
+  static json vectors() {
+    std::ifstream in(std::string(ALK_SOURCE_DIR) + "/../shared/vectors/call-frames.json");
+    return json::parse(in);
+  }
+
+  static std::string vector_hex(const std::string& name) {
+    const json all = vectors();
+    for (const auto& f : all["frames"]) {
+      if (f["name"] == name) return f["hex"];
+    }
+    ADD_FAILURE() << "no vector " << name;
+    return "";
+  }
+
+  uv_loop_t loop_{};
+  std::unique_ptr<Deferrer> deferrer_;
+  call::Registry registry_;
+  std::unique_ptr<transport::UnixListener> listener_;
+  std::string path_;
+  int cancels_ = 0;
+  std::vector<call::CallRecord> records_;
+};
+
+TEST_F(SessionTest, UnknownOperationFromVectorGetsNotFoundByteExact) {
+  Exchange ex = exchange(from_hex(vector_hex("requested-readFile")));
+  ASSERT_EQ(ex.frames.size(), 1u);
+  json expected = {
+      {"code", "NOT_FOUND"}, {"message", "operation not found: fs/readFile"}, {"retryable", false}};
+  EXPECT_EQ(ex.frames[0].type, "call.error");
+  EXPECT_EQ(ex.frames[0].id, "req-1");
+  EXPECT_EQ(ex.frames[0].payload, expected);
+  EXPECT_TRUE(ex.fin || ex.reset);  // the server ends its side (and may close fully right after)
+}
+
+TEST_F(SessionTest, SubscriptionVectorGivesThreeRespondedThenCompleted) {
+  Exchange ex = exchange(from_hex(vector_hex("requested-subscription")));
+  ASSERT_EQ(ex.frames.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ex.frames[i].type, "call.responded");
+    EXPECT_EQ(ex.frames[i].payload, json({{"output", {{"n", i + 1}}}}));
+  }
+  EXPECT_EQ(wire::encode_frame(ex.frames[3]),
+            from_hex("00000038") + R"({"type":"call.completed","id":"sub-pump-1","payload":{}})");
+}
+
+TEST_F(SessionTest, QueryAnswersOnceWithoutCompleted) {
+  Exchange ex = exchange(frame("q1", {{"operationId", "/test/echo"}, {"input", {{"msg", "hi"}}}}));
+  ASSERT_EQ(ex.frames.size(), 1u);
+  EXPECT_EQ(ex.frames[0].type, "call.responded");
+  EXPECT_EQ(ex.frames[0].payload["output"]["msg"], "hi");
+}
+
+TEST_F(SessionTest, ErrorIsTerminalWithoutCompleted) {
+  Exchange ex = exchange(frame("e1", {{"operationId", "test/fail"}}));
+  ASSERT_EQ(ex.frames.size(), 2u);
+  EXPECT_EQ(ex.frames[1].type, "call.error");
+  EXPECT_EQ(ex.frames[1].payload["code"], "INTERNAL");
+  EXPECT_EQ(ex.frames[1].payload["message"], "boom");
+}
+
+TEST_F(SessionTest, InvalidInputNamesTheField) {
+  Exchange missing =
+      exchange(frame("i1", {{"operationId", "test/echo"}, {"input", json::object()}}));
+  ASSERT_EQ(missing.frames.size(), 1u);
+  EXPECT_EQ(missing.frames[0].payload["code"], "INVALID_INPUT");
+  EXPECT_EQ(missing.frames[0].payload["details"]["field"], "msg");
+  Exchange mistyped =
+      exchange(frame("i2", {{"operationId", "test/echo"}, {"input", {{"msg", 5}}}}));
+  ASSERT_EQ(mistyped.frames.size(), 1u);
+  EXPECT_EQ(mistyped.frames[0].payload["details"]["field"], "msg");
+  Exchange extra = exchange(
+      frame("i3", {{"operationId", "test/echo"}, {"input", {{"msg", "a"}, {"mgs", "b"}}}}));
+  EXPECT_EQ(extra.frames.at(0).payload["details"]["field"], "mgs");
+  Exchange op_type = exchange(frame("i4", {{"operationId", 7}}));
+  EXPECT_EQ(op_type.frames.at(0).payload["code"], "INVALID_INPUT");
+  Exchange carriage = exchange(frame("i5", {{"operationId", "test/echo"}, {"carriage", "tcp"}}));
+  EXPECT_EQ(carriage.frames.at(0).payload["details"]["field"], "carriage");
+}
+
+TEST_F(SessionTest, RawCarriageAskedOfJsonOnlyOperation) {
+  Exchange ex = exchange(
+      frame("r1", {{"operationId", "test/echo"}, {"input", {{"msg", "x"}}}, {"carriage", "raw"}}));
+  ASSERT_EQ(ex.frames.size(), 1u);
+  EXPECT_EQ(ex.frames[0].payload["code"], "INVALID_OPERATION_TYPE");
+}
+
+TEST_F(SessionTest, BadStreamsCloseOnlyThemselves) {
+  const std::vector<std::string> bad = {
+      from_hex("00000000"),                 // zero length
+      from_hex("04000001"),                 // 64 MiB + 1
+      from_hex("0000000a") + "not json!!",  // malformed JSON
+      from_hex("00000002") + "[]",          // not an envelope
+      from_hex("0000000f") +
+          R"({"type":1,"id":"x"})",  // wrong types (length mismatch ignored: cut)
+      std::string("\xff\xfe garbage \x00\x01", 14),
+  };
+  for (const auto& bytes : bad) {
+    Exchange ex = exchange(bytes);
+    EXPECT_TRUE(ex.frames.empty());
+    EXPECT_TRUE(ex.fin || ex.reset);
+  }
+  // A frame cut short, then FIN: no answer, the stream just ends.
+  std::string cut = frame("c1", {{"operationId", "test/echo"}, {"input", {{"msg", "x"}}}});
+  Exchange ex = exchange(cut.substr(0, cut.size() / 2));
+  EXPECT_TRUE(ex.frames.empty());
+  // The server still serves.
+  Exchange ok =
+      exchange(frame("ok", {{"operationId", "test/echo"}, {"input", {{"msg", "still"}}}}));
+  ASSERT_EQ(ok.frames.size(), 1u);
+  EXPECT_EQ(ok.frames[0].payload["output"]["msg"], "still");
+}
+
+TEST_F(SessionTest, SecondRequestOnOneStreamIsRefusedAlone) {
+  std::string two =
+      frame("a", {{"operationId", "test/forever"}}) + frame("b", {{"operationId", "test/forever"}});
+  Exchange ex = exchange(two, /*fin=*/false, /*wait_close=*/false);
+  run_until([] { return false; }, 50);
+  ASSERT_GE(ex.frames.size(), 1u);
+  EXPECT_EQ(ex.frames[0].id, "a");
+}
+
+TEST_F(SessionTest, RawSessionEchoesStdinAndExitsLast) {
+  std::string req = frame("raw1", {{"operationId", "test/raw"}, {"carriage", "raw"}});
+  std::string chunks;
+  wire::append_chunk(chunks, wire::ChunkType::stdin_data, "hello ");
+  wire::append_chunk(chunks, wire::ChunkType::control_in,
+                     R"({"type":"resize","cols":80,"rows":24})");
+  wire::append_chunk(chunks, wire::ChunkType::stdin_data, "world");
+  wire::append_chunk(chunks, wire::ChunkType::stdin_data, "");  // EOF
+  Exchange ex = exchange(req + chunks);
+  ASSERT_EQ(ex.frames.size(), 1u);
+  EXPECT_EQ(ex.frames[0].payload["output"], json({{"carriage", "raw"}, {"tty", false}}));
+  wire::ChunkDecoder dec;
+  dec.push(ex.rest);
+  std::string out, err;
+  std::optional<json> exit;
+  while (auto c = dec.next()) {
+    ASSERT_FALSE(exit) << "a chunk after exit";
+    if (c->type == wire::ChunkType::stdout_data) out += c->payload;
+    if (c->type == wire::ChunkType::stderr_data) err += c->payload;
+    if (c->type == wire::ChunkType::control_out) exit = json::parse(c->payload);
+  }
+  EXPECT_EQ(out, "hello world");
+  EXPECT_EQ(err, "control:resize");
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(*exit, json({{"type", "exit"}, {"code", 0}}));
+}
+
+TEST_F(SessionTest, ClientFinEndsRawStdin) {
+  std::string req = frame("raw2", {{"operationId", "test/raw"}, {"carriage", "raw"}});
+  std::string chunks;
+  wire::append_chunk(chunks, wire::ChunkType::stdin_data, "abc");
+  Exchange ex = exchange(req + chunks, /*fin=*/true);
+  wire::ChunkDecoder dec;
+  dec.push(ex.rest);
+  auto first = dec.next();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->payload, "abc");
+  auto last = dec.next();
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->type, wire::ChunkType::control_out);
+}
+
+TEST_F(SessionTest, UnknownChunkTypeResetsTheStreamAndCancelsTheHandler) {
+  std::string req = frame("raw3", {{"operationId", "test/raw"}, {"carriage", "raw"}});
+  Exchange ex = exchange(req + std::string("\x09\x00\x00\x00\x00", 5), /*fin=*/false);
+  EXPECT_TRUE(ex.reset || ex.fin);
+  run_until([&] { return cancels_ > 0; });
+  EXPECT_EQ(cancels_, 1);
+  // A client-to-server stdout chunk is just as wrong.
+  std::string wrong;
+  wire::append_chunk(wrong, wire::ChunkType::stdout_data, "x");
+  exchange(req + wrong, /*fin=*/false);
+  run_until([&] { return cancels_ > 1; });
+  EXPECT_EQ(cancels_, 2);
+}
+
+TEST_F(SessionTest, DisconnectCancelsARunningSubscription) {
+  Exchange ex =
+      exchange(frame("f1", {{"operationId", "test/forever"}}), /*fin=*/false, /*wait_close=*/false);
+  ASSERT_EQ(ex.frames.size(), 1u);
+  EXPECT_TRUE(run_until([&] { return cancels_ == 1; }));
+  EXPECT_TRUE(run_until([&] { return !records_.empty(); }));
+  EXPECT_EQ(records_.back().outcome, "cancelled");
+}
+
+TEST_F(SessionTest, AbortedFrameCancelsTheCall) {
+  std::string bytes = frame("f2", {{"operationId", "test/forever"}}) +
+                      wire::encode_frame({"call.aborted", "f2", json::object()});
+  Exchange ex = exchange(bytes, /*fin=*/false);
+  EXPECT_TRUE(run_until([&] { return cancels_ == 1; }));
+}
+
+TEST_F(SessionTest, ManyConcurrentCallsThroughTheClient) {
+  auto address = client::parse_address("unix://" + path_);
+  ASSERT_TRUE(address.ok());
+  client::CallClient c(&loop_, address.value());
+  constexpr int kCalls = 50;
+  int ok = 0;
+  std::vector<std::unique_ptr<client::ClientCall>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    client::CallEvents ev;
+    auto expected = "m" + std::to_string(i);
+    ev.on_output = [&ok, expected](const json& out) { ok += out["msg"] == expected; };
+    calls.push_back(
+        c.call("test/echo", {{"msg", expected}}, ev, {call::Carriage::json, call::OpKind::query}));
+  }
+  EXPECT_TRUE(run_until([&] { return ok == kCalls; }));
+  calls.clear();
+}
+
+TEST_F(SessionTest, DiscoveryListsAndDescribesOperations) {
+  Exchange list = exchange(from_hex(vector_hex("requested-services-list")));
+  ASSERT_EQ(list.frames.size(), 1u);
+  bool found = false;
+  for (const auto& op : list.frames[0].payload["output"])
+    found = found || op["name"] == "test/echo";
+  EXPECT_TRUE(found);
+  Exchange schema = exchange(
+      frame("s1", {{"operationId", "services/schema"}, {"input", {{"name", "/test/echo"}}}}));
+  ASSERT_EQ(schema.frames.size(), 1u);
+  EXPECT_EQ(schema.frames[0].payload["output"]["input"]["required"][0], "msg");
+}
+
+}  // namespace
+}  // namespace alk
