@@ -2,9 +2,9 @@
 # test.sh — THE test command. In order, stopping at the first failure:
 #   deps    scripts/install-deps.sh (Debian packages)
 #   docker  scripts/docker-up.sh (daemon, test image, local registry; exports ALK_TEST_*)
-#   build   RelWithDebInfo build in build/ + ctest
-#   asan    the same under ASan+UBSan (-DALK_SANITIZE=ON) in build-asan/ + ctest
-#   fuzz    clang libFuzzer build in build-fuzz/ (-DALK_FUZZ=ON); each fuzz_* runs
+#   build   RelWithDebInfo build in out/release/ + ctest
+#   asan    the same under ASan+UBSan (-DALK_SANITIZE=ON) in out/asan/ + ctest
+#   fuzz    clang libFuzzer build in out/fuzz/ (-DALK_FUZZ=ON); each fuzz_* runs
 #           ALK_FUZZ_SECONDS (default 20) from its seeds in test/fuzz/corpus/<name>
 #   js      npm install + npm test, when package.json exists
 # Skip a step with ALK_SKIP_<STEP>=1 (ALK_SKIP_ASAN=1 ALK_SKIP_FUZZ=1 ALK_SKIP_JS=1 ...).
@@ -73,32 +73,32 @@ if step docker; then
 fi
 
 if step build; then
-  build_and_ctest build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  build_and_ctest out/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 
 if step asan; then
-  build_and_ctest build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALK_SANITIZE=ON
+  build_and_ctest out/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALK_SANITIZE=ON
 fi
 
 if step fuzz; then
   if ! command -v clang++ >/dev/null; then
     echo "no clang++: fuzzers not built"
   else
-    cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S . -B out/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DALK_FUZZ=ON
-    cmake --build build-fuzz -j "$JOBS"
-    mapfile -t fuzzers < <(find build-fuzz -maxdepth 1 -type f -executable -name 'fuzz_*' | sort)
-    ((${#fuzzers[@]} > 0)) || echo "no fuzz_* executables in build-fuzz/"
+    cmake --build out/fuzz -j "$JOBS"
+    mapfile -t fuzzers < <(find out/fuzz -maxdepth 1 -type f -executable -name 'fuzz_*' | sort)
+    ((${#fuzzers[@]} > 0)) || echo "no fuzz_* executables in out/fuzz/"
     for fuzzer in "${fuzzers[@]}"; do
       name=$(basename "$fuzzer")
       seeds=test/fuzz/corpus/${name#fuzz_}
-      work=build-fuzz/corpus/$name # libFuzzer adds new inputs to the first dir: keep seeds clean
-      mkdir -p "$work" build-fuzz/artifacts
+      work=out/fuzz/corpus/$name # libFuzzer adds new inputs to the first dir: keep seeds clean
+      mkdir -p "$work" out/fuzz/artifacts
       dirs=("$work")
       [[ -d $seeds ]] && dirs+=("$seeds")
       echo "---- $name: ${FUZZ_SECONDS}s, corpus ${dirs[*]}"
       "$fuzzer" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-        -artifact_prefix="build-fuzz/artifacts/$name-" "${dirs[@]}"
+        -artifact_prefix="out/fuzz/artifacts/$name-" "${dirs[@]}"
     done
   fi
 fi

@@ -12,6 +12,9 @@ namespace alk::server {
 
 namespace {
 
+// Like the docker CLI's 125: the call failed, as opposed to a container exiting non-zero.
+constexpr int kCallErrorExit = 125;
+
 void print_error(const call::CallError& e) {
   std::fprintf(stderr, "%s\n", nlohmann::json({{"error", e.to_payload()}}).dump().c_str());
 }
@@ -40,7 +43,9 @@ int run_call(const CallCommandOptions& options) {
   std::unique_ptr<client::ClientCall> call;
 
   client::CallEvents events;
-  events.on_output = [](const nlohmann::json& output) {
+  events.on_output = [&exit_code](const nlohmann::json& output) {
+    // Like `docker run`, the process exits with the container's code (run, exec).
+    if (output.is_object() && output.value("terminal", false)) exit_code = output.value("exitCode", 0);
     const std::string line = output.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fputc('\n', stdout);
@@ -59,7 +64,7 @@ int run_call(const CallCommandOptions& options) {
       std::fprintf(stderr, "alknet-docker call: %s\n", message.value("message", "error").c_str());
     }
   };
-  events.on_exit = [&](int code) { exit_code = code < 0 ? 1 : code; };
+  events.on_exit = [&](int code) { exit_code = code < 0 ? kCallErrorExit : code; };
   events.on_drain = [&] {
     if (terminal) terminal->resume_input();
   };
@@ -67,7 +72,7 @@ int run_call(const CallCommandOptions& options) {
     std::fflush(stdout);
     if (error) {
       print_error(*error);
-      exit_code = 1;
+      exit_code = kCallErrorExit;
     }
     if (terminal) terminal->stop();
   };

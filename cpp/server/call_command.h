@@ -14,8 +14,9 @@ struct CallCommandOptions {
   std::string auth_token;  ///< optional per-request token
 };
 
-/// Runs the call. Returns the exit code: 0 on success (raw: the session's exit code), 1 on
-/// call.error (printed as JSON on stderr), 2 on a usage or connection problem.
+/// Runs the call. Returns the exit code: the container's exit code when the call reports one (a
+/// terminal {"exitCode"} event, or the raw carriage's exit chunk), else 0; 125 on call.error or a
+/// broken connection (printed as JSON on stderr); 2 on a usage problem.
 int run_call(const CallCommandOptions& options);
 
 }  // namespace alk::server
