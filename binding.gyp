@@ -38,6 +38,8 @@
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
+        # A failed throw while a worker terminates must not be fatal.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
       ],
       "cflags_cc": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lgnutls"],

@@ -16,20 +16,22 @@ EngineHost::EngineHost(Addon& addon, uv_loop_t* loop, ops::EngineOptions options
 EngineHost::~EngineHost() = default;
 
 void EngineHost::shutdown(std::function<void()> done) {
+  if (done) on_closed_.push_back(std::move(done));
   if (closing_) return;
   closing_ = true;
-  addon_->hosts.erase(this);
-  addon_ = nullptr;
   const std::vector<JsCall*> calls(calls_.begin(), calls_.end());
   for (JsCall* c : calls) c->abandon();
   calls_.clear();
   // Engine::close runs the deferrer's queue first (the abandoned handlers are destroyed there and
   // release their docker connections), then closes the Docker client. Its callback may free the
   // engine (the client supports being freed from its own close callback).
-  engine_->close([this, done = std::move(done)] {
+  engine_->close([this] {
+    addon_->hosts.erase(this);
     if (wrap_ != nullptr) wrap_->host_gone();
-    if (done) done();
+    std::vector<std::function<void()>> callbacks;
+    callbacks.swap(on_closed_);
     delete this;
+    for (auto& cb : callbacks) cb();
   });
 }
 

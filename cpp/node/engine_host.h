@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <vector>
 
 #include "ops/engine.h"
 
@@ -35,7 +36,9 @@ class EngineHost {
 
   /// Abandons every live call (nothing more reaches JS; each handler is cancelled, so docker-side
   /// resources are released), closes the engine, runs `done` (may be empty) once every handle is
-  /// closed, then deletes this host. Idempotent: later calls are ignored.
+  /// closed, then deletes this host. A call while the shutdown runs only adds `done` to the
+  /// callbacks of that shutdown. The host stays in Addon::hosts until it is gone, so env teardown
+  /// waits for a shutdown that JS (or GC) started.
   void shutdown(std::function<void()> done);
 
  private:
@@ -46,6 +49,7 @@ class EngineHost {
   std::set<JsCall*> calls_;
   EngineWrap* wrap_ = nullptr;
   bool closing_ = false;
+  std::vector<std::function<void()>> on_closed_;  // shutdown callbacks
 };
 
 }  // namespace alk::node

@@ -5,6 +5,7 @@
 #include "docker/endpoint.h"
 #include "node/addon.h"
 #include "node/engine_host.h"
+#include "node/invoke.h"
 
 namespace alk::node {
 
@@ -120,11 +121,7 @@ Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
     // At env teardown nothing may run JS; the references die with the env.
     if (pending->callback.IsEmpty() || pending->addon->closing) return;
     Napi::HandleScope scope(env);
-    pending->callback.MakeCallback(env.Global(), {}, *pending->context);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
+    invoke(env, *pending->context, env.Global(), pending->callback.Value(), {});
     pending->callback.Reset();
     pending->context.reset();
   });

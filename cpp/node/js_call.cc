@@ -4,6 +4,7 @@
 #include "node/addon.h"
 #include "node/engine_host.h"
 #include "node/engine_wrap.h"
+#include "node/invoke.h"
 
 namespace alk::node {
 
@@ -11,14 +12,6 @@ namespace {
 
 std::string dump(const nlohmann::json& v) {
   return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Reports an exception thrown by a receiver the way Node reports one thrown by an event listener
-// ('uncaughtException'). A non-Error value (what a terminating worker leaves behind) is dropped.
-void report_exception(Napi::Env env) {
-  if (!env.IsExceptionPending()) return;
-  Napi::Error error = env.GetAndClearPendingException();
-  if (error.Value().IsObject()) napi_fatal_exception(env, error.Value());
 }
 
 }  // namespace
@@ -227,12 +220,10 @@ void JsCall::deliver() {
       Napi::FunctionReference receiver = std::move(receiver_);
       std::unique_ptr<Napi::AsyncContext> context = std::move(async_context_);
       release();
-      receiver.MakeCallback(self, {batch}, *context);
-      report_exception(env);
+      invoke(env, *context, self, receiver.Value(), {batch});
       return;
     }
-    receiver_.MakeCallback(self, {batch}, *async_context_);
-    report_exception(env);
+    invoke(env, *async_context_, self, receiver_.Value(), {batch});
   }
   // The receiver may have cancelled the call, paused it, or resumed it.
   if (!live_) return;

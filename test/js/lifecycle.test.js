@@ -170,6 +170,30 @@ test('two worker threads use the addon at once', async () => {
   assert.deepEqual(codes, [1, 1]);
 });
 
+test('worker.terminate() while an engine closes and streams are open', async () => {
+  process.env.ALKNET_LIB = LIB;
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const { Engine } = require(process.env.ALKNET_LIB);
+    const a = new Engine();
+    const b = new Engine();
+    a.system.events();
+    b.system.events();
+    a.system.ping().then(() => {
+      a.close();
+      parentPort.postMessage('closing');
+    });
+  `;
+  for (let i = 0; i < 3; i++) {
+    const worker = new Worker(source, { eval: true });
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    assert.equal(await worker.terminate(), 1);
+  }
+});
+
 test('a worker that ends on its own with idle engines exits; process exit with open streams neither crashes nor hangs', async () => {
   const idle = await runChild(`
     const { Engine } = require(process.env.ALKNET_LIB);

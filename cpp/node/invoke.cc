@@ -1,0 +1,27 @@
+#include "node/invoke.h"
+
+#include <vector>
+
+namespace alk::node {
+
+void invoke(Napi::Env env, napi_async_context context, napi_value recv, napi_value fn,
+            std::initializer_list<napi_value> args) {
+  std::vector<napi_value> argv(args);
+  napi_value result = nullptr;
+  // C API on purpose: node-addon-api would turn a failure into a thrown Error, and throwing is
+  // fatal while the env terminates.
+  const napi_status status =
+      napi_make_callback(env, context, recv, fn, argv.size(), argv.data(), &result);
+  if (status == napi_ok) return;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  napi_value error = nullptr;
+  if (napi_get_and_clear_last_exception(env, &error) != napi_ok || error == nullptr) return;
+  napi_valuetype type = napi_undefined;
+  // A terminating env leaves a non-object behind; only real errors are reported.
+  if (napi_typeof(env, error, &type) == napi_ok && type == napi_object) {
+    napi_fatal_exception(env, error);
+  }
+}
+
+}  // namespace alk::node
