@@ -1,7 +1,8 @@
 'use strict';
 
 // The JS client of `alknet-docker serve` on a unix socket: the same interface as the engine.
-// Needs the server binary (the CMake build: build/alknet-docker, or ALKNET_DOCKER_BIN).
+// Needs the server binary: ALKNET_DOCKER_BIN, or the CMake build of scripts/test.sh
+// (out/release/alknet-docker).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -15,7 +16,11 @@ const { connect, CallError } = require('../../lib');
 const { spec, waitFor } = require('./helpers');
 
 const root = path.join(__dirname, '..', '..');
-const binary = [process.env.ALKNET_DOCKER_BIN, path.join(root, 'build', 'alknet-docker')].find(
+const binary = [
+  process.env.ALKNET_DOCKER_BIN,
+  path.join(root, 'out', 'release', 'alknet-docker'),
+  path.join(root, 'out', 'debug', 'alknet-docker'),
+].find(
   (f) => f && fs.existsSync(f),
 );
 
