@@ -64,7 +64,10 @@ export const Subscription: { prototype: Subscription<any, any> };
 
 /** A raw-carriage session (attach, exec with stdin/TTY) as a Duplex. */
 export interface RawStream extends Duplex {
-  /** The container's stderr (empty with a TTY). */
+  /**
+   * The container's stderr (empty with a TTY). Flow-controlled like stdout: consume it, or the
+   * session pauses once its buffer is full.
+   */
   readonly stderr: Readable;
   /** Whether the session is a TTY; known once 'open' was emitted. */
   readonly tty: boolean | undefined;

@@ -15,6 +15,9 @@ const { CallError, cancelledError, abortReason } = require('./errors');
  * - `exit` settles with `{exitCode}` once the output reached its end and the exit code is known
  *   (-1 when the session could not tell); it rejects with the call's CallError.
  * - destroy() cancels the call: the docker connection is released.
+ *
+ * Flow control covers both readable sides: read `.stderr` too (or pipe it), or the session pauses
+ * once its buffer is full, as with a child process's pipes.
  */
 class RawStream extends Duplex {
   /**
@@ -58,7 +61,12 @@ class RawStream extends Duplex {
       this._onAbort = () => this.destroy(abortReason(this._signal));
       this._signal.addEventListener('abort', this._onAbort, { once: true });
     }
-    this._ctl = start(this._sink());
+    try {
+      this._ctl = start(this._sink());
+    } catch (err) {
+      this._ctl = { write: () => true, endInput() {}, control() {}, pause() {}, resume() {}, cancel() {} };
+      process.nextTick(() => this._fail(err));
+    }
   }
 
   _sink() {
@@ -139,7 +147,7 @@ class RawStream extends Duplex {
     this._detach();
     this._finished = true;
     this._rejectExit(err);
-    this.stderr.destroy(err);
+    this.stderr.destroy(); // the error goes to the Duplex; stderr just ends
     this.destroy(err);
   }
 

@@ -54,7 +54,13 @@ class Subscription {
       this._onAbort = () => this._abort();
       this._signal.addEventListener('abort', this._onAbort, { once: true });
     }
-    this._ctl = start(this._sink());
+    this._ctl = null;
+    try {
+      this._ctl = start(this._sink());
+    } catch (err) {
+      // A call that cannot start (closed client, input JSON cannot encode) fails like any other.
+      this._end(err);
+    }
   }
 
   _sink() {
