@@ -117,7 +117,12 @@ ptrdiff_t TlsSession::read(char* buf, size_t cap, std::string* error) {
     const ssize_t n = gnutls_record_recv(session_, buf, cap);
     if (n > 0) return n;
     if (n == 0) return -1;  // close_notify
-    if (n == GNUTLS_E_AGAIN) return 0;
+    // GnuTLS also answers AGAIN after a record that carried no application data (a TLS 1.3
+    // session ticket): keep going while fed bytes remain.
+    if (n == GNUTLS_E_AGAIN) {
+      if (in_offset_ < in_.size()) continue;
+      return 0;
+    }
     if (n == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(static_cast<int>(n))) continue;
     *error = gnutls_message("TLS read", static_cast<int>(n));
     return -2;
