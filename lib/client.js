@@ -18,7 +18,7 @@ class Client {
     this.images = new Images(this);
     /** Daemon-wide operations. */
     this.system = new System(this);
-    this._live = new Set(); // sinks of calls in flight, failed by close()
+    this._live = new Map(); // sink → control of each call in flight, ended by close()
   }
 
   // Starts a call whose sink is forgotten once its terminal event arrived; close() fails the
@@ -49,7 +49,7 @@ class Client {
       throw new TypeError('operation must be a non-empty string');
     }
     const ctl = this._start(operation, input, raw, tracked);
-    this._live.add(tracked);
+    this._live.set(tracked, ctl);
     return {
       write: (bytes) => ctl.write(bytes),
       endInput: () => ctl.endInput(),
@@ -63,11 +63,14 @@ class Client {
     };
   }
 
-  // Fails every call still in flight (close()).
+  // Cancels every call still in flight and fails it with CANCELLED (close()).
   _failLive(message) {
     const live = [...this._live];
     this._live.clear();
-    for (const sink of live) sink.error(new CallError(message, { code: 'CANCELLED' }));
+    for (const [sink, ctl] of live) {
+      ctl.cancel();
+      sink.error(new CallError(message, { code: 'CANCELLED' }));
+    }
   }
 
   /**

@@ -111,16 +111,27 @@ class Engine extends Client {
   }
 
   /**
-   * Cancels every call still running (run kills what it started) and closes the connections to
-   * the daemon. Resolves once every handle is closed.
+   * Cancels every call still running (they reject with CANCELLED), gives the cleanup that
+   * cancelling started — run kills and removes its container — up to `graceMs` to finish, then
+   * closes the connections to the daemon. Resolves once every handle is closed.
+   * @param {{graceMs?: number}} [options]
    * @returns {Promise<void>}
    */
-  close() {
+  close(options = {}) {
     if (!this._closed) {
+      const graceMs = options.graceMs ?? 10000;
       this._failLive('the engine was closed');
-      this._closed = new Promise((resolve) => {
-        if (!this._native.close(() => resolve())) resolve();
-      });
+      this._closed = (async () => {
+        const deadline = Date.now() + graceMs;
+        for (;;) {
+          const s = this._native.stats();
+          if (s === null || (s.busy === 0 && s.hijacked === 0) || Date.now() >= deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await new Promise((resolve) => {
+          if (!this._native.close(() => resolve())) resolve();
+        });
+      })();
     }
     return this._closed;
   }

@@ -291,6 +291,12 @@ export interface EngineStats {
 /** The in-process engine on this thread's event loop, as the local operator. */
 export class Engine extends Client {
   constructor(options?: EngineOptions);
+  /**
+   * Cancels every call in flight (they reject with CANCELLED), waits up to `graceMs` (default
+   * 10 s) for the cleanup cancelling started (run kills and removes its container), then closes
+   * the connections to the daemon.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
   /** Where the daemon is, in DOCKER_HOST form. */
   readonly endpoint: string;
   /** Live connections and calls (null once closed). */

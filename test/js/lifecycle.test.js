@@ -88,6 +88,24 @@ test('an aborted run (signal) and a broken-off run kill and remove their contain
   await released(engine);
 });
 
+test('engine.close() with a run in flight: the run fails CANCELLED, its container is removed', async () => {
+  const other = new Engine();
+  const run = other.containers.run(spec(['sh', '-c', 'echo started; sleep 60']));
+  const iterating = (async () => {
+    for await (const event of run) assert.equal(event.text, 'started\n');
+  })();
+  iterating.catch(() => {}); // asserted below, after close()
+  await waitFor(() => run.containerId, { what: 'the run created its container' });
+  await other.close();
+  await assert.rejects(iterating, { code: 'CANCELLED' });
+  await assert.rejects(run.completed, { code: 'CANCELLED' });
+  await waitFor(async () => {
+    const err = await engine.containers.inspect(run.containerId).then(() => null, (e) => e);
+    return err && err.code === 'CONTAINER_NOT_FOUND';
+  }, { what: 'the run removed its container' });
+  assert.equal(other.stats(), null);
+});
+
 test('a slow consumer of 100 MB keeps RSS bounded: backpressure reaches the container', async () => {
   const total = 100 * 1000 * 1000;
   const run = engine.containers.run(spec(['sh', '-c', `yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -c ${total}`]));
