@@ -43,8 +43,10 @@
       ],
       "cflags_cc": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lgnutls"],
-      # Bind the addon's own global symbols inside the addon (belt and braces next to the hidden
-      # visibility). No -luv: the addon's uv_* references resolve to the node binary at load time.
+      # Belt and braces next to the hidden visibility: -Bsymbolic binds the addon's references to
+      # its own definitions, --exclude-libs keeps the static llhttp library's symbols out of the
+      # dynamic table (test/js/addon.test.js checks both with nm). No -luv: the uv_* references
+      # resolve to the node binary at load time.
       "ldflags": ["-Wl,-Bsymbolic", "-Wl,--exclude-libs,ALL"],
     },
   ],
