@@ -89,6 +89,11 @@ void CallSession::handle_request(wire::Envelope&& env) {
   if (!request.auth_token.empty() && env_.resolve_token) {
     request.peer = env_.resolve_token(request.auth_token, env_.peer);
   }
+  call_peer_ = request.peer.id;
+  if (auto c = request.input.find("containerId");
+      request.input.is_object() && c != request.input.end() && c->is_string()) {
+    resource_ = "container/" + c->get<std::string>();
+  }
   if (const OperationSpec* spec = env_.registry->find(request.operation)) kind_ = spec->kind;
   const bool raw = request.carriage == Carriage::raw;
   state_ = raw ? State::preparing_raw : State::running_json;
@@ -317,10 +322,11 @@ void CallSession::record(std::string outcome, std::string detail) {
   recorded_ = true;
   if (!env_.on_call_end) return;
   CallRecord r;
-  r.peer = env_.peer.id;
+  r.peer = call_peer_ ? *call_peer_ : env_.peer.id;
   r.transport = stream_.describe_peer();
   r.request_id = request_id_;
   r.operation = operation_.empty() ? "-" : operation_;
+  r.resource = resource_;
   r.outcome = std::move(outcome);
   r.detail = std::move(detail);
   r.duration_ms =

@@ -22,8 +22,9 @@ struct CallRecord {
   std::string transport;  ///< ByteStream::describe_peer()
   std::string request_id;
   std::string operation;
-  std::string outcome;  ///< "ok", "cancelled", an error code, or "bad-stream"
-  std::string detail;   ///< the error message, if any
+  std::string resource;  ///< "container/<id>" when the input names a container, else ""
+  std::string outcome;   ///< "ok", "cancelled", an error code, or "bad-stream"
+  std::string detail;    ///< the error message, if any
   double duration_ms = 0;
 };
 
@@ -93,6 +94,8 @@ class CallSession : public transport::StreamReceiver, public CallSink {
   OpKind kind_ = OpKind::query;
   std::string request_id_;
   std::string operation_;
+  std::optional<std::string> call_peer_;  // the request's peer id (after auth_token), once known
+  std::string resource_;
   std::unique_ptr<Handler> handler_;
   wire::FrameDecoder frames_;
   wire::ChunkDecoder chunks_;

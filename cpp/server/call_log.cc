@@ -20,13 +20,32 @@ std::string now_iso() {
   return buf;
 }
 
+// Caller-chosen text (operation, container id, request id) cannot forge a line or a field:
+// control characters and backslashes (and spaces, except in the trailing detail) are escaped as
+// \xNN.
+std::string clean(const std::string& s, bool keep_spaces = false) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || (c == ' ' && !keep_spaces) || c == 0x7f || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void log_call(const call::CallRecord& r) {
-  std::fprintf(stderr, "%s call peer=%s via=%s op=%s id=%s outcome=%s duration_ms=%.1f%s%s\n",
-               now_iso().c_str(), r.peer.c_str(), r.transport.c_str(), r.operation.c_str(),
-               r.request_id.c_str(), r.outcome.c_str(), r.duration_ms, r.detail.empty() ? "" : " detail=",
-               r.detail.c_str());
+  const std::string peer = r.peer.empty() ? "anonymous" : clean(r.peer);
+  const std::string resource = r.resource.empty() ? "" : " resource=" + clean(r.resource);
+  std::fprintf(stderr, "%s call peer=%s via=%s op=%s%s id=%s outcome=%s duration_ms=%.1f%s%s\n",
+               now_iso().c_str(), peer.c_str(), r.transport.c_str(), clean(r.operation).c_str(),
+               resource.c_str(), clean(r.request_id).c_str(), r.outcome.c_str(), r.duration_ms,
+               r.detail.empty() ? "" : " detail=", clean(r.detail, true).c_str());
 }
 
 void log_event(const std::string& message) {
