@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
                         "Seconds in-flight calls get after SIGTERM")
       ->capture_default_str();
   serve_cmd->add_flag("--quiet", serve.quiet, "No log line per call");
+  serve_cmd->add_option(
+      "--peers", serve.peers_file,
+      "Peers file (JSON): identities, scopes, owner label prefix; reloaded on SIGHUP. With it, "
+      "unix-socket callers are anonymous unless their auth_token names a peer");
 
   alk::server::CallCommandOptions call;
   auto* call_cmd = app.add_subcommand("call", "Make one call and print its events as JSON lines");

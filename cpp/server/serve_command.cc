@@ -10,6 +10,7 @@
 #include "docker/endpoint.h"
 #include "ops/engine.h"
 #include "server/call_log.h"
+#include "server/server_identity.h"
 #include "transport/unix_listener.h"
 
 namespace alk::server {
@@ -20,6 +21,7 @@ namespace {
 struct Server {
   uv_loop_t* loop = nullptr;
   std::unique_ptr<ops::Engine> engine;
+  std::unique_ptr<ServerIdentity> identity;  // peers file, access policy, SIGHUP reload
   std::vector<std::unique_ptr<transport::UnixListener>> listeners;
   uv_signal_t sigint{}, sigterm{};
   uv_timer_t grace{};
@@ -65,6 +67,7 @@ void Server::close_all() {
   uv_close(reinterpret_cast<uv_handle_t*>(&grace), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+  if (identity) identity->close();
   engine->close([] {});
 }
 
@@ -90,6 +93,12 @@ int run_serve(const ServeOptions& options) {
   engine_options.endpoint = endpoint.value();
   engine_options.label_prefix = options.label_prefix;
   server.engine = std::make_unique<ops::Engine>(server.loop, engine_options);
+  auto identity = ServerIdentity::create(*server.engine, options.peers_file, options.label_prefix);
+  if (!identity) {
+    log_event("error: " + identity.error());
+    return 2;
+  }
+  server.identity = std::move(identity).value();
 
   for (const auto& address : options.listen) {
     auto parsed = client::parse_address(address);
@@ -101,6 +110,7 @@ int run_serve(const ServeOptions& options) {
       call::SessionEnv env;
       env.registry = &server.engine->registry();
       env.deferrer = &server.engine->deferrer();
+      server.identity->configure_unix(env);
       if (!server.quiet) env.on_call_end = log_call;
       return std::make_unique<call::CallSession>(stream, std::move(env));
     };

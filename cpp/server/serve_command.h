@@ -11,6 +11,9 @@ struct ServeOptions {
   std::string docker_host;          ///< overrides DOCKER_HOST when set
   std::string label_prefix = "alknet";
   double shutdown_grace_s = 10;  ///< in-flight calls get this long after SIGTERM/SIGINT
+  /// --peers: the peers file (identity, scopes). With it, unix-socket connections are anonymous
+  /// (a request names its peer with auth_token); without it they are the local operator.
+  std::string peers_file;
   bool quiet = false;            ///< no per-call log lines
 };
 
