@@ -42,8 +42,12 @@ class RequestHandle {
 /// A response whose body is delivered as it arrives.
 class BodyStream : public RequestHandle {
  public:
-  /// Stops reading the socket (backpressure); on_data is not called until resume().
+  /// Stops reading the socket (backpressure: the kernel buffer fills and the daemon blocks);
+  /// on_data and on_end are not called until resume(). May be called from inside any callback,
+  /// including on_head; bytes already read are held (at most one read's worth).
   virtual void pause() = 0;
+  /// Undoes pause(). Held bytes are delivered first, on a later loop turn (never from inside
+  /// resume()), then reading restarts.
   virtual void resume() = 0;
 };
 
@@ -63,6 +67,8 @@ struct BodyHandlers {
 class Hijacked : public BodyStream {
  public:
   /// Queues bytes for the daemon. Never fails synchronously; a broken connection ends in on_end.
+  /// Bytes written before on_open are held and sent only after the switch, so nothing reaches
+  /// the container's stdin through a refused request. Ignored after shutdown_write() or the end.
   virtual void write(std::string bytes) = 0;
   /// Bytes queued and not yet handed to the kernel: the writer's backpressure signal.
   virtual size_t write_queue_bytes() const = 0;
@@ -92,7 +98,14 @@ struct ClientStats {
 
 /// The client. Lives on one loop and is used only from that loop's thread. Handles and callbacks
 /// never outlive it: destroy every handle, then call close(), and only free the client in (or
-/// after) close's callback.
+/// after) close's callback. (Destroyed earlier, it closes itself and frees its state once the
+/// libuv handles are closed; no callback runs after the destructor.)
+///
+/// Callbacks never run from inside send(), stream(), hijack() or any handle method: always from
+/// the loop. Versioned requests wait for the first /_ping answer (one ping, however many
+/// requests); a failed negotiation fails the waiting requests and the next request tries again.
+/// Idle keep-alive connections do not keep the loop alive. There is no idle timeout on any
+/// connection: only the connect and time-to-headers timeouts.
 class Client {
  public:
   Client(uv_loop_t* loop, Endpoint endpoint, ClientOptions options = {});
@@ -102,14 +115,21 @@ class Client {
 
   /// Sends a request and buffers the whole response (any status). `done` runs exactly once unless
   /// the handle is cancelled or destroyed first; an Error means no complete response arrived.
+  /// Uses an idle kept-alive connection when there is one and returns the connection to the pool
+  /// afterwards; a GET or HEAD that finds its reused connection closed by the daemon before any
+  /// answer is retried once on a fresh connection.
   [[nodiscard]] std::unique_ptr<RequestHandle> send(
       Request request, std::function<void(Result<Response, Error>)> done);
 
-  /// Sends a request whose body is consumed incrementally (logs, events, stats, pull, wait).
+  /// Sends a request whose body is consumed incrementally (logs, events, stats, pull, wait), on a
+  /// connection of its own that is closed at the end (never pooled).
   [[nodiscard]] std::unique_ptr<BodyStream> stream(Request request, BodyHandlers handlers);
 
   /// Sends an upgrade request (`Connection: Upgrade`, `Upgrade: tcp`) and hands over the raw
-  /// connection (attach, exec start).
+  /// connection (attach, exec start) on a connection of its own. 101 and 200 both count as the
+  /// switch; another 2xx ends with Kind::upgrade_refused, a non-2xx with Kind::http. A request
+  /// body is sent with its Content-Length (exec start's {"Detach":false,"Tty":false}); an
+  /// endpoint that reads no body (attach) must get none, or the bytes reach the container.
   [[nodiscard]] std::unique_ptr<Hijacked> hijack(Request request, HijackHandlers handlers);
 
   /// The negotiated API version ("1.41"), or empty before the first answer of /_ping.
@@ -122,7 +142,9 @@ class Client {
   uv_loop_t* loop() const;
 
   /// Closes every connection (in-flight requests end with no further callback) and calls `done`
-  /// once every libuv handle is closed.
+  /// once every libuv handle is closed, from a close callback (the client may be freed there).
+  /// Requests made after close() are dropped without a callback. Calling close() again adds
+  /// another `done` (run at once if the client is already closed).
   void close(std::function<void()> done);
 
   class Impl;

@@ -134,7 +134,7 @@ void Exchange::pause() {
 void Exchange::resume() {
   if (ended() || !paused_) return;
   paused_ = false;
-  if (!pending_.empty() || pending_end_) {
+  if (!pending_.empty() || pending_end_ || parser_paused_) {
     // Held bytes go first, from the loop: resume() may be called from any callback.
     if (!drain_posted_ && impl_ != nullptr) {
       drain_posted_ = true;
@@ -202,8 +202,8 @@ void Exchange::on_connected(Connection& /*c*/) {
 
 void Exchange::on_read(Connection& /*c*/, std::string_view bytes) {
   auto self = shared_from_this();
-  if (paused_ || !pending_.empty()) {
-    pending_.append(bytes);
+  if (paused_ || !pending_.empty() || parser_paused_) {
+    pending_.append(bytes);  // after what is held, in order
     return;
   }
   consume(bytes);
@@ -212,7 +212,7 @@ void Exchange::on_read(Connection& /*c*/, std::string_view bytes) {
 void Exchange::on_eof(Connection& /*c*/) {
   auto self = shared_from_this();
   conn_ = nullptr;  // it is closing
-  if (paused_ || !pending_.empty()) {
+  if (paused_ || !pending_.empty() || parser_paused_) {
     pending_end_ = true;
     return;
   }
@@ -222,7 +222,7 @@ void Exchange::on_eof(Connection& /*c*/) {
 void Exchange::on_failure(Connection& /*c*/, Error error) {
   auto self = shared_from_this();
   conn_ = nullptr;
-  if (paused_ || !pending_.empty()) {
+  if (paused_ || !pending_.empty() || parser_paused_) {
     pending_end_ = true;
     pending_error_ = std::move(error);
     return;
@@ -244,7 +244,11 @@ void Exchange::consume(std::string_view bytes) {
     deliver_raw(bytes);
     return;
   }
-  while (!bytes.empty()) {
+  // A parser paused on the last body byte still owes the message end: feed it even nothing.
+  bool nudge = parser_paused_;
+  parser_paused_ = false;
+  while (!bytes.empty() || nudge) {
+    nudge = false;
     const ResponseParser::Outcome out = parser_->feed(bytes);
     if (ended()) return;
     bytes.remove_prefix(out.consumed);
@@ -260,6 +264,7 @@ void Exchange::consume(std::string_view bytes) {
         }
         if (paused_) {
           pending_.insert(0, bytes.data(), bytes.size());
+          parser_paused_ = true;
           return;
         }
         break;  // paused and resumed inside the same callback: go on

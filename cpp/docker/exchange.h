@@ -120,6 +120,7 @@ class Exchange final : public Connection::Owner,
   bool body_overflow_ = false;
   bool upgraded_ = false;
   bool paused_ = false;
+  bool parser_paused_ = false;  // the parser stopped mid-message for a pause()
   bool drain_posted_ = false;
   bool wrote_ = false;
   bool shutdown_requested_ = false;

@@ -523,6 +523,44 @@ TEST_F(ClientTest, PauseStopsDeliveryAndResumeLosesNothing) {
   EXPECT_EQ(out, kYesBytes);
 }
 
+TEST_F(ClientTest, PauseOnTheLastBodyByteStillEnds) {
+  Client& c = client();
+  // /version has a Content-Length body that arrives in one piece: pausing in it leaves only the
+  // message end, which resume() must still deliver. Also pauses inside on_head.
+  Request r;
+  r.path = "/version";
+  std::string body;
+  bool ended = false;
+  std::optional<Error> error;
+  std::unique_ptr<BodyStream> h;
+  int phase = 0;  // 1: paused in on_head, 2: paused in on_data
+  h = c.stream(r, {[&](const Response&) {
+                     phase = 1;
+                     h->pause();
+                   },
+                   [&](std::string_view b) {
+                     EXPECT_EQ(phase, 1) << "on_data while paused";
+                     body.append(b);
+                     phase = 2;
+                     h->pause();
+                   },
+                   [&](std::optional<Error> e) {
+                     error = std::move(e);
+                     ended = true;
+                   }});
+  ASSERT_TRUE(run_until([&] { return phase == 1; }));
+  run_for(50);
+  EXPECT_TRUE(body.empty());
+  h->resume();
+  ASSERT_TRUE(run_until([&] { return phase == 2; }));
+  run_for(50);
+  EXPECT_FALSE(ended) << "on_end while paused";
+  h->resume();
+  ASSERT_TRUE(run_until([&] { return ended; }, 5000));
+  EXPECT_FALSE(error);
+  EXPECT_TRUE(json::parse(body, nullptr, false).contains("ApiVersion")) << body;
+}
+
 TEST_F(ClientTest, StreamOfAMissingContainerEndsWithTheDaemonsError) {
   Client& c = client();
   bool head = false;
