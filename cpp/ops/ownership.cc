@@ -172,6 +172,13 @@ std::unique_ptr<docker::RequestHandle> check_container_owner(Services& services,
         const OwnerCheckDone finish = done;
         if (!r) return finish(unexpected(to_call_error(r.error(), Subject::container)));
         if (!r.value().ok()) {
+          // No existence oracle: a non-operator is told the same about a container that does
+          // not exist (404) or that an id prefix does not single out (4xx) as about another
+          // peer's container.
+          const int status = r.value().status;
+          if (!peer.is_operator && status >= 400 && status < 500) {
+            return finish(unexpected(not_owner_error(id)));
+          }
           return finish(unexpected(to_call_error(r.value(), Subject::container)));
         }
         json inspect = json::parse(r.value().body, nullptr, false);

@@ -261,9 +261,11 @@ TEST_F(ContainerOpsTest, NonOperatorTouchesOnlyWhatItOwns) {
   // The refused start changed nothing.
   EXPECT_EQ(sh("docker inspect -f '{{.State.Status}}' " + theirs), "created");
 
-  // A missing container is still CONTAINER_NOT_FOUND.
+  // A missing container looks the same as another peer's (no existence oracle); an operator
+  // still gets CONTAINER_NOT_FOUND.
   auto missing = call_as(alice, "docker/container/inspect", {{"containerId", "alknet-test-nope"}});
-  EXPECT_EQ(error_code(*missing), "CONTAINER_NOT_FOUND");
+  EXPECT_EQ(error_code(*missing), "FORBIDDEN");
+  EXPECT_EQ(missing->sink.error->message, "not owner of resource: container/alknet-test-nope");
 
   // What alice creates is hers, by id and by name.
   const std::string name = "alknet-test-alice-" + std::to_string(::getpid());
