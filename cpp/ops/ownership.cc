@@ -163,8 +163,11 @@ std::unique_ptr<docker::RequestHandle> check_container_owner(Services& services,
                                                              std::string container_id,
                                                              OwnerCheckDone done) {
   docker::Request req;
-  const json input = {{"containerId", container_id}};
-  req.path = container_path(input, "/json").value();
+  auto path = container_path(json{{"containerId", container_id}}, "/json");
+  // An id that skipped container_path() still cannot leave its path segment: encoded whole, it
+  // names no container and the daemon answers 404.
+  req.path = path ? std::move(path).value()
+                  : "/containers/" + docker::percent_encode(container_id) + "/json";
   return services.docker->send(
       std::move(req), [&services, peer, id = std::move(container_id),
                        done = std::move(done)](Result<docker::Response, docker::Error> r) {

@@ -56,10 +56,11 @@ using OwnerCheckDone = std::function<void(Result<nlohmann::json, call::CallError
 /// Inspects `container_id` and calls `done` with the inspect JSON when `peer` may touch the
 /// container (operators: any container), else with FORBIDDEN (not_owner_error), or with the
 /// inspect's own failure (CONTAINER_NOT_FOUND, DOCKER_UNAVAILABLE, …). A non-operator gets
-/// FORBIDDEN for a missing container too (any 4xx of the inspect): no existence oracle.
-/// `container_id` must have passed container_path(). `done` runs exactly once, from a docker
-/// callback (never synchronously), unless the returned handle is destroyed first; destroying it
-/// from inside `done` is allowed. Loop-thread only.
+/// FORBIDDEN for a missing container too (any 4xx of the inspect): no existence oracle. Validate
+/// `container_id` with container_path() first to answer a malformed one with INVALID_INPUT
+/// (unvalidated, it gets CONTAINER_NOT_FOUND, or FORBIDDEN for a non-operator). `done` runs
+/// exactly once, from a docker callback (never synchronously), unless the returned handle is
+/// destroyed first; destroying it from inside `done` is allowed. Loop-thread only.
 [[nodiscard]] std::unique_ptr<docker::RequestHandle> check_container_owner(Services& services,
                                                                            const call::Peer& peer,
                                                                            std::string container_id,
