@@ -166,5 +166,32 @@ TEST_F(AttachOpTest, NoStreamAtAllIsInvalidInput) {
   EXPECT_EQ(live->sink.error->code, "INVALID_INPUT");
 }
 
+TEST_F(AttachOpTest, NonOperatorAttachesOnlyToItsOwnContainers) {
+  call::Peer alice;
+  alice.id = "SHA256:alice";
+  alice.is_operator = false;
+  alice.scopes = {"container:attach"};
+  const std::string hers = create_container("cat", "-i --label alknet.owner=SHA256:alice");
+  const std::string other = create_container("cat", "-i");
+
+  auto refused =
+      start("docker/container/attach", {{"containerId", other}}, call::Carriage::raw, alice);
+  ASSERT_TRUE(run_until([&] { return refused->sink.done(); }));
+  ASSERT_TRUE(refused->sink.error);
+  EXPECT_EQ(refused->sink.error->code, "FORBIDDEN");
+  EXPECT_FALSE(refused->sink.raw_started);
+
+  auto allowed =
+      start("docker/container/attach", {{"containerId", hers}}, call::Carriage::raw, alice);
+  ASSERT_TRUE(run_until([&] { return allowed->sink.raw_started || allowed->sink.done(); }));
+  ASSERT_TRUE(allowed->sink.raw_started);
+  sh("docker start " + hers + " >/dev/null");
+  allowed->handler->on_stdin("mine\n");
+  allowed->handler->on_stdin_end();
+  ASSERT_TRUE(run_until([&] { return allowed->sink.done(); }));
+  EXPECT_EQ(allowed->sink.raw_stdout, "mine\n");
+  EXPECT_EQ(allowed->sink.exit_code, 0);
+}
+
 }  // namespace
 }  // namespace alk::test

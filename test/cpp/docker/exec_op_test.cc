@@ -208,5 +208,58 @@ TEST_F(ExecOpTest, CancelMidExecLeavesNoConnection) {
   EXPECT_EQ(live->sink.terminal_count, 0);
 }
 
+TEST_F(ExecOpTest, MissingProgramEndsWithDockersExitCode) {
+  const std::string id = running_container();
+  auto live = call("docker/container/exec", {{"containerId", id}, {"command", {"/nonexistent"}}});
+  ASSERT_FALSE(live->sink.error) << live->sink.error->message;
+  // The daemon reports a failed exec start inside the stream, as the docker CLI shows it.
+  EXPECT_NE(live->sink.text_of("stdout").find("/nonexistent"), std::string::npos);
+  EXPECT_EQ(live->sink.outputs.back(), (json{{"exitCode", 126}, {"terminal", true}}));
+}
+
+TEST_F(ExecOpTest, RawCarriageOutputWaitsForACongestedSink) {
+  const std::string id = running_container();
+  auto live = start_raw({{"containerId", id}, {"command", {"head", "-c", "8000000", "/dev/zero"}}});
+  ASSERT_TRUE(run_until([&] { return !live->sink.raw_stdout.empty() || live->sink.done(); }));
+  live->sink.congested = true;
+  run_until([] { return false; }, std::chrono::milliseconds(300));
+  const size_t held = live->sink.raw_stdout.size();
+  run_until([] { return false; }, std::chrono::milliseconds(300));
+  if (!live->sink.done()) {
+    EXPECT_EQ(live->sink.raw_stdout.size(), held);
+    EXPECT_FALSE(live->sink.exit_code);
+  }
+  live->sink.congested = false;
+  live->handler->on_writable();
+  ASSERT_TRUE(run_until([&] { return live->sink.done(); }));
+  EXPECT_EQ(live->sink.raw_stdout, std::string(8000000, '\0'));
+  EXPECT_EQ(live->sink.exit_code, 0);
+}
+
+TEST_F(ExecOpTest, NonOperatorExecsOnlyInItsOwnContainers) {
+  call::Peer alice;
+  alice.id = "SHA256:alice";
+  alice.is_operator = false;
+  alice.scopes = {"container:exec"};
+  const std::string hers = create_container("sleep 3600", "--label alknet.owner=SHA256:alice");
+  const std::string other = running_container();
+  sh("docker start " + hers + " >/dev/null");
+
+  auto refused = start("docker/container/exec", {{"containerId", other}, {"command", {"true"}}},
+                       call::Carriage::json, alice);
+  ASSERT_TRUE(run_until([&] { return refused->sink.done(); }));
+  ASSERT_TRUE(refused->sink.error);
+  EXPECT_EQ(refused->sink.error->code, "FORBIDDEN");
+  EXPECT_TRUE(refused->sink.outputs.empty());
+
+  auto allowed =
+      start("docker/container/exec", {{"containerId", hers}, {"command", {"echo", "hi"}}},
+            call::Carriage::json, alice);
+  ASSERT_TRUE(run_until([&] { return allowed->sink.done(); }));
+  ASSERT_FALSE(allowed->sink.error) << allowed->sink.error->message;
+  EXPECT_EQ(allowed->sink.text_of("stdout"), "hi\n");
+  EXPECT_EQ(allowed->sink.outputs.back(), (json{{"exitCode", 0}, {"terminal", true}}));
+}
+
 }  // namespace
 }  // namespace alk::test
