@@ -1,0 +1,87 @@
+// Fuzzes the raw-carriage chunk decoder: any split decodes like one push, the chunks re-encode to
+// exactly the bytes consumed, errors name the offending header and are sticky.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz_util.h"
+#include "wire/chunk_codec.h"
+#include "wire/envelope.h"
+
+namespace {
+
+using alk::wire::Chunk;
+using alk::wire::ChunkDecoder;
+using alk::wire::ChunkError;
+
+struct Outcome {
+  std::vector<Chunk> chunks;
+  ChunkError error = ChunkError::none;
+  bool partial = false;
+  size_t buffered = 0;
+};
+
+Outcome decode(const std::vector<std::string>& pieces) {
+  ChunkDecoder d;
+  Outcome o;
+  for (const std::string& p : pieces) {
+    d.push(p);
+    while (auto c = d.next()) {
+      FUZZ_CHECK(static_cast<uint8_t>(c->type) <= 4);
+      FUZZ_CHECK(c->payload.size() <= alk::wire::kMaxChunkBytes);
+      o.chunks.push_back(std::move(*c));
+    }
+  }
+  o.error = d.error();
+  o.partial = d.partial();
+  o.buffered = d.buffered();
+  FUZZ_CHECK(o.partial == (o.buffered > 0));
+  if (o.error != ChunkError::none) {
+    FUZZ_CHECK(!o.partial);
+    d.push(std::string("\x01\x00\x00\x00\x00", 5));
+    FUZZ_CHECK(!d.next().has_value());
+    FUZZ_CHECK(d.error() == o.error && d.buffered() == 0);
+  }
+  return o;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > alk::fuzz::kMaxInputBytes) return 0;
+  FuzzedDataProvider fdp(data, size);
+  const int times = fdp.ConsumeIntegralInRange<int>(1, 8);
+  const std::vector<std::string> pieces = alk::fuzz::repeat(alk::fuzz::consume_pieces(fdp), times);
+  const std::string stream = alk::fuzz::join(pieces);
+
+  const Outcome split = decode(pieces);
+  const Outcome whole = decode({stream});
+  FUZZ_CHECK(split.error == whole.error);
+  FUZZ_CHECK(split.partial == whole.partial);
+  FUZZ_CHECK(split.buffered == whole.buffered);
+  FUZZ_CHECK(split.chunks.size() == whole.chunks.size());
+
+  std::string reencoded;
+  for (size_t i = 0; i < whole.chunks.size(); ++i) {
+    FUZZ_CHECK(split.chunks[i].type == whole.chunks[i].type);
+    FUZZ_CHECK(split.chunks[i].payload == whole.chunks[i].payload);
+    alk::wire::append_chunk(reencoded, whole.chunks[i].type, whole.chunks[i].payload);
+  }
+  // The chunks are exactly the bytes consumed; what follows is buffered or caused the error.
+  FUZZ_CHECK(stream.compare(0, reencoded.size(), reencoded) == 0);
+  const std::string_view rest = std::string_view(stream).substr(reencoded.size());
+  switch (whole.error) {
+    case ChunkError::none:
+      FUZZ_CHECK(rest.size() == whole.buffered);
+      break;
+    case ChunkError::unknown_type:
+      FUZZ_CHECK(static_cast<uint8_t>(rest[0]) > 4);
+      break;
+    case ChunkError::too_large:
+      FUZZ_CHECK(rest.size() >= alk::wire::kChunkHeaderBytes);
+      FUZZ_CHECK(static_cast<uint8_t>(rest[0]) <= 4);
+      FUZZ_CHECK(alk::wire::get_u32_be(rest.data() + 1) > alk::wire::kMaxChunkBytes);
+      break;
+  }
+  return 0;
+}
