@@ -42,4 +42,11 @@ CallError to_call_error(const docker::Response& r, Subject subject) {
   return to_call_error(docker::Error::from_response(r), subject);
 }
 
+CallError create_error_for(bool is_operator, CallError e) {
+  if (is_operator || e.code != codes::kConflict) return e;
+  CallError out = CallError::make(codes::kConflict, "container name already in use");
+  out.details = {{"status", 409}};
+  return out;
+}
+
 }  // namespace alk::ops

@@ -18,4 +18,9 @@ call::CallError to_call_error(const docker::Error& e, Subject subject = Subject:
 /// to_call_error for a non-2xx response.
 call::CallError to_call_error(const docker::Response& r, Subject subject = Subject::none);
 
+/// A create's error as a non-operator peer may see it: a name conflict ("…is already in use by
+/// container <id>…") names another peer's container, so it becomes CONFLICT "container name
+/// already in use" without the daemon's text. Operators and other errors pass unchanged.
+call::CallError create_error_for(bool is_operator, call::CallError e);
+
 }  // namespace alk::ops

@@ -35,7 +35,12 @@ class SimpleHandler : public call::Handler {
     const bool ok = resp.ok() || std::find(op_->also_ok.begin(), op_->also_ok.end(), resp.status) !=
                                      op_->also_ok.end();
     if (!ok) {
-      sink_.fail(to_call_error(resp, op_->subject));
+      call::CallError e = to_call_error(resp, op_->subject);
+      // A name conflict on create names another peer's container: not for non-operators.
+      if (request_.operation == "docker/container/create") {
+        e = create_error_for(request_.peer.is_operator, std::move(e));
+      }
+      sink_.fail(e);
       return;
     }
     auto out = op_->output ? op_->output(resp, request_) : body_as_json(resp);

@@ -32,7 +32,7 @@ const std::vector<std::string> kUserScopes = {
     "container:list", "container:inspect", "container:create",  "container:start",
     "container:stop", "container:kill",    "container:restart", "container:remove",
     "container:wait", "container:logs",    "container:stats",   "container:resize",
-    "container:exec", "container:attach",  "system:events"};
+    "container:exec", "container:attach",  "container:run",     "system:events"};
 
 const std::vector<std::string> kPolicyScopes = {"container:privileged", "container:host-namespaces",
                                                 "container:devices",    "container:capabilities",
@@ -239,6 +239,24 @@ TEST_F(IdentityTest, OwnershipLabelsCannotBeForged) {
   const Outcome bob_list = call_as("bob-token", "docker/container/list", {{"all", true}});
   ASSERT_EQ(bob_list.outputs.size(), 1u);
   EXPECT_EQ(bob_list.outputs[0].size(), 1u);
+}
+
+TEST_F(IdentityTest, ANameConflictDoesNotNameAnotherPeersContainer) {
+  const std::string name = "alknet-test-taken-" + std::to_string(::getpid());
+  const std::string b = create_as("bob-token", {{"command", {"sleep", "60"}}, {"name", name}});
+  ASSERT_FALSE(b.empty());
+  for (const char* op : {"docker/container/create", "docker/container/run"}) {
+    const Outcome out = call_as("alice-token", op,
+                                {{"image", test_image()}, {"command", {"true"}}, {"name", name}});
+    EXPECT_EQ(out.code(), "CONFLICT") << op;
+    EXPECT_EQ(out.message(), "container name already in use") << op;
+    EXPECT_EQ(out.error ? out.error->details.dump() : "", "{\"status\":409}") << op;
+  }
+  // The operator sees the daemon's own message.
+  const Outcome ops = call_as("ops-token", "docker/container/create",
+                              {{"image", test_image()}, {"command", {"true"}}, {"name", name}});
+  EXPECT_EQ(ops.code(), "CONFLICT");
+  EXPECT_NE(ops.message().find(b.substr(0, 12)), std::string::npos) << ops.message();
 }
 
 TEST_F(IdentityTest, DangerousCreateOptionsNeedTheirScope) {
