@@ -106,6 +106,18 @@ TEST_F(ExecOpTest, RawCarriageStdinRoundTripThenExit) {
   EXPECT_EQ(live->sink.terminal_count, 1);
 }
 
+TEST_F(ExecOpTest, RawCarriageEndsWhenTheProcessExitsWithStdinStillOpen) {
+  const std::string id = running_container();
+  auto live = start_raw({{"containerId", id},
+                         {"command", {"sh", "-c", "read x; echo got $x; exit 4"}},
+                         {"stdin", true}});
+  live->handler->on_stdin("one\n");
+  // No end of stdin: the process's exit alone ends the session.
+  ASSERT_TRUE(run_until([&] { return live->sink.done(); }, std::chrono::seconds(20)));
+  EXPECT_EQ(live->sink.raw_stdout, "got one\n");
+  EXPECT_EQ(live->sink.exit_code, 4);
+}
+
 TEST_F(ExecOpTest, RawCarriageWithoutStdinCarriesStderrAndExitCode) {
   const std::string id = running_container();
   auto live =
