@@ -12,8 +12,8 @@ CallError CallError::from_payload(const nlohmann::json& payload) {
   CallError e;
   if (!payload.is_object() || !payload.contains("code") || !payload["code"].is_string()) {
     e.code = codes::kInternal;
-    e.message = "malformed call.error payload: " + payload.dump(-1, ' ', false,
-                                                                  nlohmann::json::error_handler_t::replace);
+    e.message = "malformed call.error payload: " +
+                payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return e;
   }
   e.code = payload["code"].get<std::string>();

@@ -31,9 +31,9 @@ struct Peer {
 
 /// A validated call.requested.
 struct CallRequest {
-  std::string id;            ///< the request id, echoed in every answer frame
-  std::string operation;     ///< name without leading slash
-  nlohmann::json input;      ///< validated against the operation's input schema
+  std::string id;         ///< the request id, echoed in every answer frame
+  std::string operation;  ///< name without leading slash
+  nlohmann::json input;   ///< validated against the operation's input schema
   Carriage carriage = Carriage::json;
   std::string auth_token;  ///< per-request credential, resolved by the identity layer
   Peer peer;

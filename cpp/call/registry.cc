@@ -20,9 +20,12 @@ std::optional<CallError> default_authorizer(const Peer& peer, const OperationSpe
 
 const char* describe(OpKind k) {
   switch (k) {
-    case OpKind::query: return "query";
-    case OpKind::mutation: return "mutation";
-    case OpKind::subscription: return "subscription";
+    case OpKind::query:
+      return "query";
+    case OpKind::mutation:
+      return "mutation";
+    case OpKind::subscription:
+      return "subscription";
   }
   return "query";
 }
@@ -46,7 +49,9 @@ const OperationSpec* Registry::find(std::string_view name) const {
   return it == ops_.end() ? nullptr : &it->second;
 }
 
-void Registry::set_authorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
+void Registry::set_authorizer(Authorizer authorizer) {
+  authorizer_ = std::move(authorizer);
+}
 
 Result<std::unique_ptr<Handler>, CallError> Registry::prepare(CallRequest& request,
                                                               CallSink& sink) const {
@@ -58,8 +63,8 @@ Result<std::unique_ptr<Handler>, CallError> Registry::prepare(CallRequest& reque
                                                    "\"carriage\": \"raw\""));
   }
   if (request.carriage == Carriage::json && spec->raw_only) {
-    return unexpected(CallError::make(codes::kInvalidOperationType,
-                                      spec->name + " needs \"carriage\": \"raw\""));
+    return unexpected(
+        CallError::make(codes::kInvalidOperationType, spec->name + " needs \"carriage\": \"raw\""));
   }
   if (auto denied = authorizer_(request.peer, *spec)) return unexpected(std::move(*denied));
   if (auto violation = validate(spec->input_schema, request.input)) {
@@ -72,8 +77,8 @@ nlohmann::json Registry::list(const Peer& peer) const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, spec] : ops_) {
     if (authorizer_(peer, spec)) continue;
-    nlohmann::json entry = {{"name", name}, {"type", describe(spec.kind)},
-                            {"description", spec.description}};
+    nlohmann::json entry = {
+        {"name", name}, {"type", describe(spec.kind)}, {"description", spec.description}};
     if (spec.raw_carriage) entry["carriage"] = spec.raw_only ? "raw" : "json|raw";
     out.push_back(std::move(entry));
   }
@@ -96,7 +101,8 @@ Result<CallRequest, CallError> parse_request(std::string_view id, const nlohmann
   CallRequest req;
   req.id = id;
   req.peer = peer;
-  if (!payload.is_object()) return unexpected(CallError::invalid_input("payload", "expected object"));
+  if (!payload.is_object())
+    return unexpected(CallError::invalid_input("payload", "expected object"));
   auto op = payload.find("operationId");
   if (op == payload.end() || !op->is_string()) {
     return unexpected(CallError::invalid_input("operationId", "expected string"));
@@ -155,9 +161,8 @@ void add_discovery_operations(Registry& registry) {
   schema.name = "services/schema";
   schema.kind = OpKind::query;
   schema.description = "Input and output JSON Schemas of one operation.";
-  schema.input_schema = {{"type", "object"},
-                         {"required", {"name"}},
-                         {"properties", {{"name", {{"type", "string"}}}}}};
+  schema.input_schema = {
+      {"type", "object"}, {"required", {"name"}}, {"properties", {{"name", {{"type", "string"}}}}}};
   schema.output_schema = {{"type", "object"}};
   schema.factory = [&registry](const CallRequest& req, CallSink& sink) {
     const std::string name = req.input["name"].get<std::string>();

@@ -13,7 +13,8 @@ namespace alk::call {
 
 /// Decides whether `peer` may call `spec` (identity/ACL layer). Returns a FORBIDDEN CallError to
 /// refuse. The default allows operators everything and others only what their scopes name.
-using Authorizer = std::function<std::optional<CallError>(const Peer& peer, const OperationSpec& spec)>;
+using Authorizer =
+    std::function<std::optional<CallError>(const Peer& peer, const OperationSpec& spec)>;
 
 class Registry {
  public:

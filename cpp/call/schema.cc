@@ -49,7 +49,8 @@ class Validator {
       } else {
         for (const auto& n : *t) match = match || has_type(value, n.get<std::string>());
       }
-      if (!match) return SchemaViolation{where, "expected " + type_list(*t) + ", got " + value.type_name()};
+      if (!match)
+        return SchemaViolation{where, "expected " + type_list(*t) + ", got " + value.type_name()};
     }
     if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
       bool found = false;
@@ -90,7 +91,8 @@ class Validator {
       return SchemaViolation{where, "must have at most " + m->dump() + " items"};
     if (auto items = schema.find("items"); items != schema.end()) {
       for (size_t i = 0; i < value.size(); ++i) {
-        const std::string item_path = (path.empty() ? "input" : path) + "[" + std::to_string(i) + "]";
+        const std::string item_path =
+            (path.empty() ? "input" : path) + "[" + std::to_string(i) + "]";
         if (auto v = check(*items, value[i], item_path)) return v;
       }
     }

@@ -16,8 +16,8 @@ struct SchemaViolation {
 
 /// Checks `value` against `schema`, supporting the keywords the operations use: type (a name or a
 /// list; "integer" is a whole number), properties, required, additionalProperties (bool or schema),
-/// items, enum, minimum, maximum, minLength, maxLength, minItems, maxItems. Unknown keywords (title,
-/// description, default, examples) are ignored. Returns the first violation, or nullopt.
+/// items, enum, minimum, maximum, minLength, maxLength, minItems, maxItems. Unknown keywords
+/// (title, description, default, examples) are ignored. Returns the first violation, or nullopt.
 std::optional<SchemaViolation> validate(const nlohmann::json& schema, const nlohmann::json& value);
 
 }  // namespace alk::call

@@ -34,7 +34,8 @@ void CallSession::on_bytes(std::string_view bytes) {
       // Stdin may follow the request at once; keep it until the docker side is ready, but do not
       // let a peer that never waits grow the buffer without bound.
       chunks_.push(bytes);
-      if (chunks_.buffered() > wire::kMaxChunkBytes + wire::kChunkHeaderBytes) stream_.pause_reading();
+      if (chunks_.buffered() > wire::kMaxChunkBytes + wire::kChunkHeaderBytes)
+        stream_.pause_reading();
       break;
     case State::running_raw:
       chunks_.push(bytes);
@@ -50,8 +51,8 @@ void CallSession::handle_frames() {
     std::optional<wire::Envelope> env = frames_.next();
     if (!env) {
       if (frames_.error() != wire::FrameError::none) {
-        abandon("bad-stream", std::string(wire::describe(frames_.error())) + ": " +
-                                  frames_.error_detail());
+        abandon("bad-stream",
+                std::string(wire::describe(frames_.error())) + ": " + frames_.error_detail());
       }
       return;
     }
@@ -247,7 +248,9 @@ void CallSession::fail(const CallError& error) {
   terminal(error.code, error.message);
 }
 
-bool CallSession::writable() const { return stream_.queued_bytes() < transport::ByteStream::kHighWater; }
+bool CallSession::writable() const {
+  return stream_.queued_bytes() < transport::ByteStream::kHighWater;
+}
 
 void CallSession::begin_raw(bool tty) {
   if (state_ != State::preparing_raw) return;
@@ -330,7 +333,8 @@ void CallSession::record(std::string outcome, std::string detail) {
   r.outcome = std::move(outcome);
   r.detail = std::move(detail);
   r.duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+          .count();
   env_.on_call_end(r);
 }
 

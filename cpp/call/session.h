@@ -34,9 +34,9 @@ using TokenResolver = std::function<Peer(const std::string& token, const Peer& c
 /// What a session needs from the server around it. Everything referenced must outlive the session.
 struct SessionEnv {
   const Registry* registry = nullptr;
-  Deferrer* deferrer = nullptr;  ///< retires handlers on a fresh loop turn
-  Peer peer;                     ///< the connection's identity
-  TokenResolver resolve_token;   ///< optional
+  Deferrer* deferrer = nullptr;                        ///< retires handlers on a fresh loop turn
+  Peer peer;                                           ///< the connection's identity
+  TokenResolver resolve_token;                         ///< optional
   std::function<void(const CallRecord&)> on_call_end;  ///< optional, once per call
 };
 

@@ -2,13 +2,13 @@
 // connections over a unix socket, TCP or TLS, with API-version negotiation and keep-alive reuse.
 #pragma once
 
+#include <uv.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <uv.h>
 
 #include "docker/endpoint.h"
 #include "docker/http_types.h"
@@ -19,7 +19,7 @@ namespace alk::docker {
 struct ClientOptions {
   uint64_t connect_timeout_ms = 5000;
   uint64_t headers_timeout_ms = 60000;
-  size_t max_idle_connections = 8;            ///< kept-alive connections for short requests
+  size_t max_idle_connections = 8;               ///< kept-alive connections for short requests
   size_t max_buffered_body = size_t{256} << 20;  ///< cap of a one-shot response body
   /// Forces an API version ("1.41") instead of negotiating it from /_ping (DOCKER_API_VERSION).
   std::string api_version;

@@ -1,4 +1,5 @@
-// Where the Docker daemon is: DOCKER_HOST and its TLS settings, read the way the docker CLI reads them.
+// Where the Docker daemon is: DOCKER_HOST and its TLS settings, read the way the docker CLI reads
+// them.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +18,10 @@ struct Endpoint {
   std::string host;                           ///< tcp host name or address
   uint16_t port = 0;                          ///< tcp port
   bool tls = false;                           ///< wrap the TCP connection in TLS
-  bool tls_verify = false;   ///< verify the daemon's certificate against ca_file
-  std::string ca_file;       ///< PEM CA bundle (tls_verify)
-  std::string cert_file;     ///< PEM client certificate (optional)
-  std::string key_file;      ///< PEM client key (optional)
+  bool tls_verify = false;                    ///< verify the daemon's certificate against ca_file
+  std::string ca_file;                        ///< PEM CA bundle (tls_verify)
+  std::string cert_file;                      ///< PEM client certificate (optional)
+  std::string key_file;                       ///< PEM client key (optional)
 
   /// The address in DOCKER_HOST form, e.g. "unix:///var/run/docker.sock", "tcp://h:2376".
   std::string describe() const;

@@ -6,9 +6,12 @@ namespace alk::docker {
 
 const char* describe(MuxError e) {
   switch (e) {
-    case MuxError::none: return "no error";
-    case MuxError::bad_stream_type: return "multiplexed stream: unknown stream type";
-    case MuxError::bad_header: return "multiplexed stream: malformed frame header";
+    case MuxError::none:
+      return "no error";
+    case MuxError::bad_stream_type:
+      return "multiplexed stream: unknown stream type";
+    case MuxError::bad_header:
+      return "multiplexed stream: malformed frame header";
   }
   return "multiplexed stream: unknown error";
 }

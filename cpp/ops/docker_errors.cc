@@ -20,7 +20,8 @@ CallError to_call_error(const docker::Error& e, Subject subject) {
   std::string_view code = codes::kDockerError;
   const std::string& m = e.message;
   if (e.status == 404) {
-    if (m.find("No such image") != std::string::npos || m.find("not found: manifest") != std::string::npos ||
+    if (m.find("No such image") != std::string::npos ||
+        m.find("not found: manifest") != std::string::npos ||
         (subject == Subject::image && m.find("No such container") == std::string::npos)) {
       code = codes::kImageNotFound;
     } else if (m.find("No such container") != std::string::npos || subject == Subject::container) {
@@ -33,7 +34,8 @@ CallError to_call_error(const docker::Error& e, Subject subject) {
   } else if (e.status == 400) {
     code = codes::kInvalidInput;
   }
-  CallError out = CallError::make(code, m.empty() ? "docker answered " + std::to_string(e.status) : m);
+  CallError out =
+      CallError::make(code, m.empty() ? "docker answered " + std::to_string(e.status) : m);
   out.details = {{"status", e.status}, {"message", m}};
   return out;
 }

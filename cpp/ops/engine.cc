@@ -25,9 +25,7 @@ void Engine::close(std::function<void()> done) {
   background_->cancel_all();
   // The deferrer first runs what is queued (retired handlers release their docker handles), then
   // the client closes its connections.
-  deferrer_->close([this, done = std::move(done)]() mutable {
-    docker_->close(std::move(done));
-  });
+  deferrer_->close([this, done = std::move(done)]() mutable { docker_->close(std::move(done)); });
 }
 
 }  // namespace alk::ops

@@ -2,10 +2,10 @@
 // libuv loop. The unix/QUIC servers and the Node addon each wrap one.
 #pragma once
 
+#include <uv.h>
+
 #include <functional>
 #include <memory>
-
-#include <uv.h>
 
 #include "call/registry.h"
 #include "docker/client.h"

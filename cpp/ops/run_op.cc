@@ -124,8 +124,8 @@ class RunHandler : public call::Handler {
   void on_created(const Result<docker::Response, docker::Error>& r) {
     if (!r) return fail(to_call_error(r.error(), Subject::image));
     if (!r.value().ok()) {
-      return fail(create_error_for(request_.peer.is_operator,
-                                   to_call_error(r.value(), Subject::image)));
+      return fail(
+          create_error_for(request_.peer.is_operator, to_call_error(r.value(), Subject::image)));
     }
     const json j = json::parse(r.value().body, nullptr, false);
     if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string()) {

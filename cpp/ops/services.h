@@ -2,9 +2,9 @@
 // background requests that outlive a call (cleanup after a cancelled run).
 #pragma once
 
-#include <string>
-
 #include <uv.h>
+
+#include <string>
 
 #include "docker/client.h"
 #include "ops/background.h"

@@ -19,8 +19,8 @@ class SimpleHandler : public call::Handler {
       sink_.fail(built.error());
       return;
     }
-    inflight_ = services_.docker->send(std::move(built).value(),
-                                       [this](Result<docker::Response, docker::Error> r) { finish(r); });
+    inflight_ = services_.docker->send(
+        std::move(built).value(), [this](Result<docker::Response, docker::Error> r) { finish(r); });
   }
 
   void cancel() override { inflight_.reset(); }
@@ -63,7 +63,8 @@ class SimpleHandler : public call::Handler {
 Result<nlohmann::json, call::CallError> body_as_json(const docker::Response& r) {
   if (r.body.empty()) return nlohmann::json(nullptr);
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_discarded()) return unexpected(call::CallError::internal("docker answered invalid JSON"));
+  if (j.is_discarded())
+    return unexpected(call::CallError::internal("docker answered invalid JSON"));
   return j;
 }
 

@@ -14,9 +14,8 @@
 namespace alk::ops {
 
 /// Reads a 2xx response into the call's output, or refuses it with an error.
-using OutputMapper =
-    std::function<Result<nlohmann::json, call::CallError>(const docker::Response& r,
-                                                          const call::CallRequest& request)>;
+using OutputMapper = std::function<Result<nlohmann::json, call::CallError>(
+    const docker::Response& r, const call::CallRequest& request)>;
 
 struct SimpleOp {
   std::string name;

@@ -18,7 +18,9 @@ void close_and_free(uv_handle_t* h) {
 Terminal::Terminal(uv_loop_t* loop, client::ClientCall& call, bool tty)
     : loop_(loop), call_(call), tty_(tty) {}
 
-Terminal::~Terminal() { stop(); }
+Terminal::~Terminal() {
+  stop();
+}
 
 void Terminal::start() {
   const uv_handle_type kind = uv_guess_handle(0);
@@ -36,7 +38,8 @@ void Terminal::start() {
     // A regular file or /dev/null: libuv cannot poll it, and reading it never blocks long, so it
     // is sent whole; closing stdin follows.
     ssize_t n;
-    while ((n = ::read(0, buf_, sizeof(buf_))) > 0) call_.send_stdin(std::string_view(buf_, static_cast<size_t>(n)));
+    while ((n = ::read(0, buf_, sizeof(buf_))) > 0)
+      call_.send_stdin(std::string_view(buf_, static_cast<size_t>(n)));
     eof_ = true;
     call_.end_stdin();
   }
@@ -48,7 +51,9 @@ void Terminal::start() {
     winch_ = static_cast<uv_signal_t*>(::operator new(sizeof(uv_signal_t)));
     uv_signal_init(loop_, winch_);
     winch_->data = this;
-    uv_signal_start(winch_, [](uv_signal_t* s, int) { static_cast<Terminal*>(s->data)->send_size(); }, SIGWINCH);
+    uv_signal_start(
+        winch_, [](uv_signal_t* s, int) { static_cast<Terminal*>(s->data)->send_size(); },
+        SIGWINCH);
     send_size();
   }
 }

@@ -28,7 +28,9 @@ bool socket_is_live(const std::string& path) {
 UnixListener::UnixListener(uv_loop_t* loop, std::string path, ReceiverFactory factory)
     : loop_(loop), path_(std::move(path)), factory_(std::move(factory)) {}
 
-UnixListener::~UnixListener() { *alive_ = false; }
+UnixListener::~UnixListener() {
+  *alive_ = false;
+}
 
 Result<bool, std::string> UnixListener::listen() {
   struct stat st {};
@@ -41,7 +43,8 @@ Result<bool, std::string> UnixListener::listen() {
   uv_pipe_init(loop_, server_, 0);
   server_->data = this;
   int rc = uv_pipe_bind(server_, path_.c_str());
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_), 128, &UnixListener::on_connection);
+  if (rc == 0)
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_), 128, &UnixListener::on_connection);
   if (rc != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(server_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });

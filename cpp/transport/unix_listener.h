@@ -1,12 +1,12 @@
 // Accepts unix-socket connections; each connection carries one call.
 #pragma once
 
+#include <uv.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
-
-#include <uv.h>
 
 #include "transport/uv_byte_stream.h"
 #include "util/result.h"

@@ -16,7 +16,9 @@ void UvByteStream::adopt_receiver(std::unique_ptr<StreamReceiver> receiver) {
   owned_receiver_ = std::move(receiver);
 }
 
-void UvByteStream::start() { resume_reading(); }
+void UvByteStream::start() {
+  resume_reading();
+}
 
 void UvByteStream::write(std::string bytes) {
   if (closing_ || fin_requested_ || bytes.empty()) return;
@@ -36,7 +38,8 @@ void UvByteStream::flush() {
   uv_buf_t buf = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
   write_req_.data = this;
   writing_ = true;
-  if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(pipe_), &buf, 1, &UvByteStream::on_write) != 0) {
+  if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(pipe_), &buf, 1,
+               &UvByteStream::on_write) != 0) {
     writing_ = false;
     in_flight_.clear();
     // Reported from the close path, never from inside write(): the caller is mid-call.
@@ -72,7 +75,8 @@ void UvByteStream::maybe_shutdown() {
   if (!fin_requested_ || shutdown_started_ || writing_ || !pending_.empty() || closing_) return;
   shutdown_started_ = true;
   shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(pipe_), &UvByteStream::on_shutdown) != 0) {
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(pipe_),
+                  &UvByteStream::on_shutdown) != 0) {
     close_now();
   }
 }
@@ -92,7 +96,9 @@ void UvByteStream::maybe_close() {
   if (write_side_done_ && read_side_done_) close_now();
 }
 
-void UvByteStream::reset() { close_now(); }
+void UvByteStream::reset() {
+  close_now();
+}
 
 void UvByteStream::close_now() {
   if (closing_) return;
@@ -144,7 +150,8 @@ void UvByteStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 void UvByteStream::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<UvByteStream*>(s->data);
   if (nread > 0) {
-    if (self->receiver_) self->receiver_->on_bytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+    if (self->receiver_)
+      self->receiver_->on_bytes(std::string_view(buf->base, static_cast<size_t>(nread)));
     return;
   }
   if (nread == 0 || self->closing_) return;

@@ -2,11 +2,11 @@
 // half-close with uv_shutdown, read pause/resume.
 #pragma once
 
+#include <uv.h>
+
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <uv.h>
 
 #include "transport/byte_stream.h"
 

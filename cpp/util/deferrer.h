@@ -2,10 +2,10 @@
 // stack (a handler that completed from inside its own callback) without re-entering it.
 #pragma once
 
+#include <uv.h>
+
 #include <functional>
 #include <vector>
-
-#include <uv.h>
 
 namespace alk {
 

@@ -24,9 +24,12 @@ void append_chunks(std::string& out, ChunkType type, std::string_view payload) {
 
 const char* describe(ChunkError e) {
   switch (e) {
-    case ChunkError::none: return "no error";
-    case ChunkError::unknown_type: return "unknown chunk stream type";
-    case ChunkError::too_large: return "chunk length exceeds 16 MiB";
+    case ChunkError::none:
+      return "no error";
+    case ChunkError::unknown_type:
+      return "unknown chunk stream type";
+    case ChunkError::too_large:
+      return "chunk length exceeds 16 MiB";
   }
   return "unknown chunk error";
 }

@@ -27,8 +27,8 @@ struct Envelope {
 };
 
 /// Appends one frame for `env` to `out`: the length prefix, then `{"type":…,"id":…,"payload":…}`
-/// as compact JSON (payload keys sorted, byte-compatible with alknet-call). Returns false and leaves
-/// `out` unchanged when the body would exceed kMaxFrameBytes.
+/// as compact JSON (payload keys sorted, byte-compatible with alknet-call). Returns false and
+/// leaves `out` unchanged when the body would exceed kMaxFrameBytes.
 bool append_frame(std::string& out, const Envelope& env);
 
 /// Same as append_frame, with the payload given as already-serialized JSON text (a fast path for

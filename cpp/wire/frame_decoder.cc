@@ -36,10 +36,14 @@ bool depth_within_limit(std::string_view text) {
 
 const char* describe(FrameError e) {
   switch (e) {
-    case FrameError::none: return "no error";
-    case FrameError::zero_length: return "frame length is zero";
-    case FrameError::too_large: return "frame length exceeds the limit";
-    case FrameError::malformed_json: return "frame body is not valid JSON";
+    case FrameError::none:
+      return "no error";
+    case FrameError::zero_length:
+      return "frame length is zero";
+    case FrameError::too_large:
+      return "frame length exceeds the limit";
+    case FrameError::malformed_json:
+      return "frame body is not valid JSON";
     case FrameError::bad_envelope:
       return "frame body is not an envelope {type: string, id: string, payload}";
   }

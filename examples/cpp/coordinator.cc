@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
       if (!job.partial[s].empty()) print_lines(job, s == 1, "\n");
     }
     if (job.error) {
-      std::printf("%-6s error %s: %s\n", name.c_str(), job.error->code.c_str(), job.error->message.c_str());
+      std::printf("%-6s error %s: %s\n", name.c_str(), job.error->code.c_str(),
+                  job.error->message.c_str());
       ++failed;
     } else {
       std::printf("%-6s exit code %d\n", name.c_str(), job.exit_code.value_or(-1));

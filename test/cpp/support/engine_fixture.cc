@@ -77,12 +77,14 @@ std::unique_ptr<LiveCall> EngineFixture::call(const std::string& op, nlohmann::j
   return live;
 }
 
-bool EngineFixture::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+bool EngineFixture::run_until(const std::function<bool()>& done,
+                              std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // A repeating timer keeps uv_run(ONCE) from blocking forever when nothing else is pending.
   uv_timer_t tick;
   uv_timer_init(&loop_, &tick);
-  uv_timer_start(&tick, [](uv_timer_t*) {}, 10, 10);
+  uv_timer_start(
+      &tick, [](uv_timer_t*) {}, 10, 10);
   bool ok = true;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) {

@@ -19,10 +19,17 @@ std::string RecordingSink::text_of(const std::string& stream) const {
 
 void RecordingSink::send_chunk(wire::ChunkType type, std::string_view bytes) {
   switch (type) {
-    case wire::ChunkType::stdout_data: raw_stdout.append(bytes); break;
-    case wire::ChunkType::stderr_data: raw_stderr.append(bytes); break;
-    case wire::ChunkType::control_out: control_out.push_back(nlohmann::json::parse(bytes)); break;
-    default: break;
+    case wire::ChunkType::stdout_data:
+      raw_stdout.append(bytes);
+      break;
+    case wire::ChunkType::stderr_data:
+      raw_stderr.append(bytes);
+      break;
+    case wire::ChunkType::control_out:
+      control_out.push_back(nlohmann::json::parse(bytes));
+      break;
+    default:
+      break;
   }
 }
 
