@@ -1,0 +1,96 @@
+'use strict';
+
+// Benchmark 5: 200 concurrent log follows in one Node process — RSS growth per follow and CPU.
+//
+//   node fanout.js [--containers 200 --settle 5 --duration 20 --reps 3 --clients none,addon,dockerode --keep]
+//
+// Starts N containers (concurrency 4, --network none, label bench=1, OpenStdin) each running
+// `sh -c 'while :; do echo tick; read -t 0.100 x; done'` (a line every ~100 ms; `read -t` on the
+// idle stdin paces the loop without forking a sleep). Then per repetition, for each client in a
+// rotating order, a fresh `node fanout-worker.js` opens one follow per container (tail 0) and
+// reports RSS before subscribing, RSS every second of the window, and CPU % of one core over it.
+// `none` is the same process without follows. Every container is removed at the end (also on
+// error / Ctrl-C); `node cleanup.js` removes anything labelled bench=1 that survived.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const c = require('./lib/common');
+const api = require('./lib/docker-api');
+
+const opt = c.options({ containers: 200, settle: 5, duration: 20, reps: 3, clients: 'none,addon,dockerode', concurrency: 4 });
+
+async function main() {
+  const clients = opt.clients.split(',');
+  const ids = [];
+  const idsFile = path.join(c.SCRATCH, `alk-bench-fanout-ids-${process.pid}`);
+  let stopping = false;
+  const cleanup = async () => {
+    c.log(`removing ${ids.length} containers`);
+    await api.removeAll(ids, opt.concurrency);
+    try {
+      fs.unlinkSync(idsFile);
+    } catch {}
+  };
+  process.on('SIGINT', () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    cleanup().finally(() => process.exit(130));
+  });
+  const samples = Object.fromEntries(clients.map((k) => [k, []]));
+  try {
+    const t0 = Date.now();
+    await api.pool(Array.from({ length: opt.containers }), opt.concurrency, async () => {
+      if (stopping) return;
+      const id = await api.create({ cmd: ['sh', '-c', 'while :; do echo tick; read -t 0.100 x; done'], openStdin: true });
+      ids.push(id);
+      await api.start(id);
+    });
+    c.log(`${ids.length} containers started in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const running = (await Promise.all(ids.map((id) => api.inspect(id)))).filter((j) => j.State.Running).length;
+    if (running !== opt.containers) throw new Error(`only ${running} of ${opt.containers} containers are running`);
+    fs.writeFileSync(idsFile, ids.join('\n'));
+    const dockerd = c.pidOf('dockerd');
+    for (let rep = 0; rep < opt.reps; rep++) {
+      for (const name of c.rotate(clients, rep)) {
+        const r = await c.nodeJson(path.join(__dirname, 'fanout-worker.js'), [name, idsFile, String(opt.settle), String(opt.duration), String(dockerd)]);
+        if (r.error) throw new Error(`${name}: ${r.error}`);
+        if (r.errors) throw new Error(`${name}: ${r.errors} follow streams failed`);
+        if (name !== 'none' && r.followsDelivering !== opt.containers) {
+          throw new Error(`${name}: only ${r.followsDelivering} of ${opt.containers} follows delivered lines`);
+        }
+        r.rssSteady = c.median(r.rssSamples);
+        r.growthPerFollow = name === 'none' ? NaN : (r.rssSteady - r.rssBefore) / opt.containers;
+        samples[name].push(r);
+        c.log(`rep ${rep + 1} ${name.padEnd(9)} RSS before ${(r.rssBefore / 2 ** 20).toFixed(1)} MiB steady ${(r.rssSteady / 2 ** 20).toFixed(1)} MiB (${(r.growthPerFollow / 1024).toFixed(1)} KiB/follow) CPU ${r.cpuPct.toFixed(1)} % lines/s ${r.linesPerSec.toFixed(0)} dockerd ${r.dockerdCpuPct.toFixed(0)} % open ${r.openMs} ms load ${require('node:os').loadavg()[0].toFixed(1)}`);
+      }
+    }
+  } finally {
+    if (!opt.keep) await cleanup();
+    api.agent.destroy();
+  }
+
+  const MiB = 2 ** 20;
+  const med = (name, f) => c.median(samples[name].map(f));
+  const rows = [
+    '| client | follows | RSS before MiB (med) | RSS steady MiB (min / med / max) | RSS peak MiB (med) | growth per follow KiB (min / med / max) | CPU % of a core (min / med / max) | lines/s (med) | all follows delivering after ms (med) | dockerd CPU % (med) | growth ÷ dockerode | CPU ÷ dockerode |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const has = (name) => samples[name]?.length > 0;
+  for (const name of clients) {
+    const s = samples[name];
+    const g = name === 'none' ? '–' : c.fmtMmm(s.map((r) => r.growthPerFollow / 1024), 1);
+    const gr = has('dockerode') && name !== 'none' ? c.fmt(med(name, (r) => r.growthPerFollow) / med('dockerode', (r) => r.growthPerFollow), 2) : '–';
+    const cr = has('dockerode') ? c.fmt(med(name, (r) => r.cpuPct) / med('dockerode', (r) => r.cpuPct), 2) : '–';
+    rows.push(
+      `| ${name} | ${s[0].subs} | ${c.fmt(med(name, (r) => r.rssBefore / MiB), 1)} | ${c.fmtMmm(s.map((r) => r.rssSteady / MiB), 1)} | ${c.fmt(med(name, (r) => r.rssPeak / MiB), 1)} | ${g} | ${c.fmtMmm(s.map((r) => r.cpuPct), 1)} | ${c.fmt(med(name, (r) => r.linesPerSec), 0)} | ${name === 'none' ? '–' : c.fmt(med(name, (r) => r.openMs), 0)} | ${c.fmt(med(name, (r) => r.dockerdCpuPct), 0)} | ${gr} | ${cr} |`,
+    );
+  }
+  const table = rows.join('\n');
+  process.stdout.write(`\n${table}\n`);
+  c.log(`results: ${c.saveResults('fanout', { options: opt, versions: c.versions(), samples, table })}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
