@@ -5,8 +5,9 @@
 //   node fanout-worker.js none|addon|dockerode IDS_FILE SETTLE_S DURATION_S DOCKERD_PID
 //
 // Loads the library, makes one ping (so connection set-up is behind us), waits 1 s, reads its RSS
-// ("before"), then opens one logs follow (tail 0, stdout+stderr) per container id in IDS_FILE, all
-// at once, and consumes them, counting lines. After SETTLE_S it samples its RSS every second for
+// ("before"), opens one logs follow (tail 0, stdout+stderr) on the first container, waits 1 s,
+// reads its RSS again ("one": the code paths are paged in and warm), then opens one follow per
+// other container id in IDS_FILE, all at once, and consumes them all, counting lines. After SETTLE_S it samples its RSS every second for
 // DURATION_S and measures its CPU (and dockerd's) over that window. `none` does everything but
 // the follows. Prints one JSON line.
 
@@ -41,54 +42,62 @@ function countNl(s) {
       if (++firstSeen === ids.length) allOpen = Date.now() - openStart;
     }
   };
-  let closeAll = async () => {};
+  let closeAll = async (_closers) => {};
+  let engineStats = () => undefined;
 
+  // open(i) starts follow i and returns its closer. The first follow is opened alone and given a
+  // second, so the RSS is also known with one follow open ("rssOne": code paged in, JIT warm);
+  // then the other N-1 are opened at once.
+  let open = null;
   if (client === 'addon') {
     const { Engine } = require(ALK_ROOT);
     const engine = new Engine();
     await engine.system.ping();
-    await sleep(1000);
-    r.rssBefore = process.memoryUsage().rss;
-    openStart = Date.now();
-    const subs = ids.map((id) => engine.containers.logs(id, { follow: true, tail: 0 }));
-    subs.forEach(async (sub, i) => {
-      try {
-        for await (const ev of sub) onLines(i, countNl(ev.text ?? Buffer.from(ev.base64 ?? '', 'base64')));
-      } catch (err) {
-        if (err.code !== 'CANCELLED') r.errors++;
-      }
-    });
-    closeAll = async () => {
-      for (const s of subs) s.cancel();
+    engineStats = () => engine.stats();
+    open = (i) => {
+      const sub = engine.containers.logs(ids[i], { follow: true, tail: 0 });
+      (async () => {
+        try {
+          for await (const ev of sub) onLines(i, countNl(ev.text ?? Buffer.from(ev.base64 ?? '', 'base64')));
+        } catch (err) {
+          if (err.code !== 'CANCELLED') r.errors++;
+        }
+      })();
+      return async () => sub.cancel();
+    };
+    closeAll = async (closers) => {
+      await Promise.all(closers.map((c) => c()));
       await engine.close();
     };
   } else if (client === 'dockerode') {
     const Docker = require(path.join(__dirname, 'node_modules', 'dockerode'));
     const docker = new Docker();
     await docker.ping();
-    await sleep(1000);
-    r.rssBefore = process.memoryUsage().rss;
-    openStart = Date.now();
-    const streams = await Promise.all(
-      ids.map(async (id, i) => {
-        const stream = await docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, tail: 0 });
-        const sink = new Writable({
-          write(chunk, _e, cb) {
-            onLines(i, countNl(chunk));
-            cb();
-          },
-        });
-        docker.modem.demuxStream(stream, sink, sink);
-        stream.on('error', () => r.errors++);
-        return stream;
-      }),
-    );
-    closeAll = async () => {
-      for (const s of streams) s.destroy();
+    open = async (i) => {
+      const stream = await docker.getContainer(ids[i]).logs({ follow: true, stdout: true, stderr: true, tail: 0 });
+      const sink = new Writable({
+        write(chunk, _e, cb) {
+          onLines(i, countNl(chunk));
+          cb();
+        },
+      });
+      docker.modem.demuxStream(stream, sink, sink);
+      stream.on('error', () => r.errors++);
+      return async () => stream.destroy();
     };
-  } else {
+    closeAll = async (closers) => Promise.all(closers.map((c) => c()));
+  }
+  await sleep(1000);
+  r.rssBefore = process.memoryUsage().rss;
+  r.memBefore = process.memoryUsage();
+  r.engineBefore = engineStats();
+  let closers = [];
+  if (open) {
+    closers.push(await open(0));
     await sleep(1000);
-    r.rssBefore = process.memoryUsage().rss;
+    r.rssOne = process.memoryUsage().rss;
+    openStart = Date.now();
+    closers = closers.concat(await Promise.all(ids.slice(1).map((_, k) => open(k + 1))));
   }
 
   await sleep(settle);
@@ -110,7 +119,10 @@ function countNl(s) {
   r.rssPeak = process.resourceUsage().maxRSS * 1024;
   r.openMs = allOpen;
   r.followsDelivering = seen.size;
-  await closeAll();
+  // Where the memory is: V8 heap, external (Buffers), and for the addon its daemon connections.
+  r.memSteady = process.memoryUsage();
+  r.engineSteady = engineStats();
+  await closeAll(closers);
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
 })().catch((err) => {

@@ -60,8 +60,12 @@ async function main() {
         }
         r.rssSteady = c.median(r.rssSamples);
         r.growthPerFollow = name === 'none' ? NaN : (r.rssSteady - r.rssBefore) / opt.containers;
+        // Without the one-time cost of the first follow (code paged in, JIT): the other N-1.
+        r.marginalPerFollow = name === 'none' ? NaN : (r.rssSteady - r.rssOne) / (opt.containers - 1);
+        // The part of the growth that is the V8 heap and Buffers (the rest is native memory).
+        r.jsGrowth = r.memSteady.heapUsed + r.memSteady.external - (r.memBefore.heapUsed + r.memBefore.external);
         samples[name].push(r);
-        c.log(`rep ${rep + 1} ${name.padEnd(9)} RSS before ${(r.rssBefore / 2 ** 20).toFixed(1)} MiB steady ${(r.rssSteady / 2 ** 20).toFixed(1)} MiB (${(r.growthPerFollow / 1024).toFixed(1)} KiB/follow) CPU ${r.cpuPct.toFixed(1)} % lines/s ${r.linesPerSec.toFixed(0)} dockerd ${r.dockerdCpuPct.toFixed(0)} % open ${r.openMs} ms load ${require('node:os').loadavg()[0].toFixed(1)}`);
+        c.log(`rep ${rep + 1} ${name.padEnd(9)} RSS before ${(r.rssBefore / 2 ** 20).toFixed(1)} MiB steady ${(r.rssSteady / 2 ** 20).toFixed(1)} MiB (${(r.growthPerFollow / 1024).toFixed(1)} KiB/follow; after the first ${(r.marginalPerFollow / 1024).toFixed(1)}) CPU ${r.cpuPct.toFixed(1)} % lines/s ${r.linesPerSec.toFixed(0)} dockerd ${r.dockerdCpuPct.toFixed(0)} % open ${r.openMs} ms heap+external ${(r.jsGrowth / 2 ** 20).toFixed(1)} MiB${r.engineSteady ? ` engine ${JSON.stringify(r.engineSteady)}` : ''} load ${require('node:os').loadavg()[0].toFixed(1)}`);
       }
     }
   } finally {
@@ -72,17 +76,18 @@ async function main() {
   const MiB = 2 ** 20;
   const med = (name, f) => c.median(samples[name].map(f));
   const rows = [
-    '| client | follows | RSS before MiB (med) | RSS steady MiB (min / med / max) | RSS peak MiB (med) | growth per follow KiB (min / med / max) | CPU % of a core (min / med / max) | lines/s (med) | all follows delivering after ms (med) | dockerd CPU % (med) | growth ÷ dockerode | CPU ÷ dockerode |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| client | follows | RSS before MiB (med) | RSS steady MiB (min / med / max) | RSS peak MiB (med) | growth per follow KiB (min / med / max) | growth per follow after the first KiB (min / med / max) | of which V8 heap + external KiB per follow (med) | CPU % of a core (min / med / max) | lines/s (med) | all follows delivering after ms (med) | dockerd CPU % (med) | growth ÷ dockerode | growth after the first ÷ dockerode | CPU ÷ dockerode |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const has = (name) => samples[name]?.length > 0;
   for (const name of clients) {
     const s = samples[name];
     const g = name === 'none' ? '–' : c.fmtMmm(s.map((r) => r.growthPerFollow / 1024), 1);
     const gr = has('dockerode') && name !== 'none' ? c.fmt(med(name, (r) => r.growthPerFollow) / med('dockerode', (r) => r.growthPerFollow), 2) : '–';
+    const mr = has('dockerode') && name !== 'none' ? c.fmt(med(name, (r) => r.marginalPerFollow) / med('dockerode', (r) => r.marginalPerFollow), 2) : '–';
     const cr = has('dockerode') ? c.fmt(med(name, (r) => r.cpuPct) / med('dockerode', (r) => r.cpuPct), 2) : '–';
     rows.push(
-      `| ${name} | ${s[0].subs} | ${c.fmt(med(name, (r) => r.rssBefore / MiB), 1)} | ${c.fmtMmm(s.map((r) => r.rssSteady / MiB), 1)} | ${c.fmt(med(name, (r) => r.rssPeak / MiB), 1)} | ${g} | ${c.fmtMmm(s.map((r) => r.cpuPct), 1)} | ${c.fmt(med(name, (r) => r.linesPerSec), 0)} | ${name === 'none' ? '–' : c.fmt(med(name, (r) => r.openMs), 0)} | ${c.fmt(med(name, (r) => r.dockerdCpuPct), 0)} | ${gr} | ${cr} |`,
+      `| ${name} | ${s[0].subs} | ${c.fmt(med(name, (r) => r.rssBefore / MiB), 1)} | ${c.fmtMmm(s.map((r) => r.rssSteady / MiB), 1)} | ${c.fmt(med(name, (r) => r.rssPeak / MiB), 1)} | ${g} | ${name === 'none' ? '–' : c.fmtMmm(s.map((r) => r.marginalPerFollow / 1024), 1)} | ${name === 'none' ? '–' : c.fmt(med(name, (r) => r.jsGrowth / opt.containers / 1024), 1)} | ${c.fmtMmm(s.map((r) => r.cpuPct), 1)} | ${c.fmt(med(name, (r) => r.linesPerSec), 0)} | ${name === 'none' ? '–' : c.fmt(med(name, (r) => r.openMs), 0)} | ${c.fmt(med(name, (r) => r.dockerdCpuPct), 0)} | ${gr} | ${mr} | ${cr} |`,
     );
   }
   const table = rows.join('\n');
