@@ -418,6 +418,39 @@ TEST_F(ClientTest, CloseWithRequestsInFlightCallsNothing) {
   client_.reset();
 }
 
+TEST_F(ClientTest, DestroyedWithoutCloseReleasesEverything) {
+  Client& c = client();
+  bool called = false;
+  Request r;
+  r.path = "/version";
+  auto h = c.send(r, [&](Result<Response, Error>) { called = true; });
+  client_.reset();  // the client frees its state once the libuv handles are closed
+  run_for(100);
+  h.reset();
+  EXPECT_FALSE(called);
+  // TearDown checks that uv_loop_close() succeeds: no handle was leaked.
+}
+
+TEST_F(ClientTest, CloseFromInsideAStreamCallback) {
+  Client& c = client();
+  Request r;
+  r.path = "/events";  // silent until something happens: the head arrives, then nothing
+  bool head = false;
+  bool ended = false;
+  bool closed = false;
+  auto h = c.stream(r, {[&](const Response&) {
+                          head = true;
+                          c.close([&] { closed = true; });
+                        },
+                        [&](std::string_view) { ADD_FAILURE() << "on_data after close()"; },
+                        [&](std::optional<Error>) { ended = true; }});
+  ASSERT_TRUE(run_until([&] { return closed; }));
+  EXPECT_TRUE(head);
+  EXPECT_FALSE(ended);
+  h.reset();
+  client_.reset();
+}
+
 // --- Streamed bodies -----------------------------------------------------------------------------
 
 constexpr size_t kYesLines = 100000;
@@ -516,7 +549,12 @@ TEST_F(ClientTest, PauseStopsDeliveryAndResumeLosesNothing) {
                   ended = true;
                 }});
   ASSERT_TRUE(run_until([&] { return ended; }));
-  uv_close(reinterpret_cast<uv_handle_t*>(&resume_timer), nullptr);
+  // The timer lives on this stack frame: its close callback must run before the frame ends.
+  bool timer_closed = false;
+  resume_timer.data = &timer_closed;
+  uv_close(reinterpret_cast<uv_handle_t*>(&resume_timer),
+           [](uv_handle_t* t) { *static_cast<bool*>(t->data) = true; });
+  ASSERT_TRUE(run_until([&] { return timer_closed; }));
   EXPECT_TRUE(paused_once);
   EXPECT_EQ(during_pause, 0u) << "on_data ran while paused";
   EXPECT_FALSE(error) << error->message;
@@ -807,6 +845,68 @@ TEST_F(ClientTest, ClosedTcpPortIsUnavailable) {
   EXPECT_LT(now_ms() - t0, 1000u);
 }
 
+/// A TCP listener that never accepts: the kernel completes connections, nobody answers.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+TEST_F(ClientTest, SilentServerHitsTheHeadersTimeout) {
+  SilentListener silent;
+  Endpoint ep;
+  ep.kind = Endpoint::Kind::tcp;
+  ep.host = "127.0.0.1";
+  ep.port = silent.port();
+  ClientOptions o;
+  o.headers_timeout_ms = 200;
+  Client& c = client(ep, o);
+  const uint64_t t0 = now_ms();
+  Request r;
+  r.path = "/_ping";
+  r.unversioned = true;
+  auto res = call(c, r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().kind, Error::Kind::timeout) << res.error().message;
+  EXPECT_GE(now_ms() - t0, 190u);
+  EXPECT_LT(now_ms() - t0, 2000u);
+}
+
+TEST_F(ClientTest, ConnectTimeoutCoversTheTlsHandshake) {
+  SilentListener silent;
+  Endpoint ep;
+  ep.kind = Endpoint::Kind::tcp;
+  ep.host = "127.0.0.1";
+  ep.port = silent.port();
+  ep.tls = true;  // no verification: the handshake never gets that far
+  ClientOptions o;
+  o.connect_timeout_ms = 200;
+  Client& c = client(ep, o);
+  const uint64_t t0 = now_ms();
+  Request r;
+  r.path = "/_ping";
+  r.unversioned = true;
+  auto res = call(c, r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().kind, Error::Kind::timeout) << res.error().message;
+  EXPECT_LT(now_ms() - t0, 2000u);
+}
+
 // --- Through TCP and TLS (socat in front of the daemon's socket)
 // ----------------------------------
 
@@ -916,6 +1016,31 @@ TEST_F(TcpTest, SendStreamAndHijackOverTcp) {
   EchoOutcome o = echo(c, payload);
   EXPECT_FALSE(o.error) << o.error->message;
   EXPECT_TRUE(o.echoed == payload) << "got " << o.echoed.size() << " bytes";
+}
+
+TEST_F(ClientTest, NegotiationIsRetriedAfterAFailure) {
+  if (!ensure_tools()) GTEST_SKIP() << "socat is not installable here";
+  const uint16_t port = free_port();
+  Endpoint ep;
+  ep.kind = Endpoint::Kind::tcp;
+  ep.host = "127.0.0.1";
+  ep.port = port;
+  Client& c = client(ep);
+  Request r;
+  r.path = "/version";
+  auto first = call(c, r);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().kind, Error::Kind::unavailable);
+  EXPECT_EQ(c.api_version(), "");
+  // The daemon "comes back": the next request negotiates again and succeeds.
+  Forwarder fwd("TCP-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr,fork", port,
+                daemon_socket_path());
+  ASSERT_TRUE(fwd.ready());
+  auto second = call(c, r);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(c.api_version(), "1.41");
+  close_client(client_);
 }
 
 TEST_F(TcpTest, DaemonConnectionBrokenMidStreamIsUnavailable) {
