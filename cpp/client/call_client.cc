@@ -1,5 +1,6 @@
 #include "client/call_client.h"
 
+#include "transport/quic/quic_client.h"
 #include "transport/uv_byte_stream.h"
 #include "wire/envelope.h"
 #include "wire/frame_decoder.h"
@@ -8,12 +9,54 @@ namespace alk::client {
 
 using call::CallError;
 
+std::string Address::describe() const {
+  if (kind == Kind::unix_socket) return "unix://" + path;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "quic://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 Result<Address, std::string> parse_address(std::string_view text) {
   Address a;
+  constexpr std::string_view kQuic = "quic://";
+  if (text.substr(0, kQuic.size()) == kQuic) {
+    std::string_view rest = text.substr(kQuic.size());
+    while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    std::string_view host, port;
+    if (!rest.empty() && rest.front() == '[') {
+      const size_t close = rest.find(']');
+      if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+        return unexpected("bad QUIC address (expected quic://[v6-address]:port): " +
+                          std::string(text));
+      }
+      host = rest.substr(1, close - 1);
+      port = rest.substr(close + 2);
+    } else {
+      const size_t colon = rest.rfind(':');
+      if (colon == std::string_view::npos) {
+        return unexpected("bad QUIC address (expected quic://host:port): " + std::string(text));
+      }
+      host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+    }
+    unsigned long n = 0;
+    bool digits = !port.empty() && port.size() <= 5;
+    for (char c : port) {
+      digits = digits && c >= '0' && c <= '9';
+      if (digits) n = n * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (host.empty() || !digits || n == 0 || n > 65535) {
+      return unexpected("bad QUIC address (expected quic://host:port): " + std::string(text));
+    }
+    a.kind = Address::Kind::quic;
+    a.host = host;
+    a.port = static_cast<uint16_t>(n);
+    return a;
+  }
   constexpr std::string_view kUnix = "unix://";
   if (text.substr(0, kUnix.size()) == kUnix) text.remove_prefix(kUnix.size());
   if (text.empty() || text.front() != '/') {
-    return unexpected("unsupported address (expected unix:///absolute/path): " + std::string(text));
+    return unexpected("unsupported address (expected unix:///absolute/path or quic://host:port): " +
+                      std::string(text));
   }
   a.path = text;
   return a;
@@ -21,34 +64,59 @@ Result<Address, std::string> parse_address(std::string_view text) {
 
 namespace {
 
-class UnixClientCall final : public ClientCall, public transport::StreamReceiver {
+class StreamClientCall final : public ClientCall, public transport::StreamReceiver {
  public:
-  UnixClientCall(CallEvents events, CallOptions options)
+  StreamClientCall(CallEvents events, CallOptions options)
       : events_(std::move(events)), options_(std::move(options)) {}
 
-  ~UnixClientCall() override {
+  ~StreamClientCall() override {
     *alive_ = false;
+    forget_open();
     drop_stream();
   }
 
-  void connect(uv_loop_t* loop, const std::string& path, std::string request_frame) {
+  void connect_unix(uv_loop_t* loop, const std::string& path, std::string request_frame) {
     outbox_ = std::move(request_frame);
-    transport::connect_unix(loop, path, [this, alive = alive_](transport::UvByteStream* s, int status) {
+    transport::connect_unix(
+        loop, path, [this, alive = alive_](transport::UvByteStream* s, int status) {
+          if (!*alive || ended_) {
+            if (s) s->reset();
+            return;
+          }
+          if (!s) {
+            end(CallError::make(call::codes::kInternal,
+                                std::string("cannot connect to the server: ") + uv_strerror(status),
+                                true));
+            return;
+          }
+          attach(s);
+          s->start();
+        });
+  }
+
+  /// One stream of the shared connection `client` (the call keeps the connection alive).
+  void connect_quic(std::shared_ptr<transport::quic::QuicClient> client,
+                    std::string request_frame) {
+    outbox_ = std::move(request_frame);
+    quic_ = std::move(client);
+    ticket_ = quic_->open_stream([this, alive = alive_](transport::quic::QuicStream* s,
+                                                        const transport::quic::QuicFailure* f) {
       if (!*alive) {
         if (s) s->reset();
         return;
       }
-      if (!s) {
-        end(CallError::make(call::codes::kInternal,
-                            std::string("cannot connect to the server: ") + uv_strerror(status), true));
+      ticket_ = 0;
+      if (ended_) {
+        if (s) s->reset();
         return;
       }
-      stream_ = s;
-      stream_->set_receiver(this);
-      stream_->write(std::move(outbox_));
-      outbox_.clear();
-      if (paused_) stream_->pause_reading();
-      stream_->start();
+      if (!s) {
+        end(CallError::make(f->refused_by_peer ? call::codes::kForbidden : call::codes::kInternal,
+                            f->message, f->retryable));
+        return;
+      }
+      quic_stream_ = s;
+      attach(s);
     });
   }
 
@@ -82,6 +150,7 @@ class UnixClientCall final : public ClientCall, public transport::StreamReceiver
   }
   void cancel() override {
     ended_ = true;
+    forget_open();
     drop_stream();
   }
 
@@ -105,13 +174,23 @@ class UnixClientCall final : public ClientCall, public transport::StreamReceiver
     }
   }
   void on_reset() override {
-    if (!ended_) end(CallError::make(call::codes::kInternal, "connection reset", true));
+    if (ended_) return;
+    if (quic_stream_ && !quic_stream_->failure().empty()) {
+      // TLS 1.3: the server checks our certificate after our handshake finished, so its refusal
+      // can arrive on a stream already open.
+      end(CallError::make(
+          quic_stream_->failure_forbidden() ? call::codes::kForbidden : call::codes::kInternal,
+          quic_stream_->failure(), quic_stream_->failure_retryable()));
+      return;
+    }
+    end(CallError::make(call::codes::kInternal, "connection reset", true));
   }
   void on_drain() override {
     if (events_.on_drain) events_.on_drain();
   }
   void on_closed() override {
     stream_ = nullptr;
+    quic_stream_ = nullptr;
     if (!ended_) end(CallError::make(call::codes::kInternal, "connection closed", true));
   }
 
@@ -124,11 +203,25 @@ class UnixClientCall final : public ClientCall, public transport::StreamReceiver
     }
   }
 
+  void attach(transport::ByteStream* s) {
+    stream_ = s;
+    stream_->set_receiver(this);
+    stream_->write(std::move(outbox_));
+    outbox_.clear();
+    if (paused_) stream_->pause_reading();
+  }
+
+  void forget_open() {
+    if (quic_ && ticket_) quic_->cancel_open(ticket_);
+    ticket_ = 0;
+  }
+
   void drop_stream() {
     if (!stream_) return;
     stream_->set_receiver(nullptr);
     stream_->reset();
     stream_ = nullptr;
+    quic_stream_ = nullptr;
   }
 
   void read_frames() {
@@ -210,7 +303,10 @@ class UnixClientCall final : public ClientCall, public transport::StreamReceiver
 
   CallEvents events_;
   CallOptions options_;
-  transport::UvByteStream* stream_ = nullptr;  // self-owned by libuv; cleared in on_closed
+  transport::ByteStream* stream_ = nullptr;  // owned by its transport; cleared in on_closed
+  transport::quic::QuicStream* quic_stream_ = nullptr;  // the same stream, when over QUIC
+  std::shared_ptr<transport::quic::QuicClient> quic_;   // the connection this call uses
+  uint64_t ticket_ = 0;                                 // a pending QUIC stream open
   std::string outbox_;                          // bytes queued before the connection exists
   wire::FrameDecoder frames_;
   wire::ChunkDecoder chunks_;
@@ -223,7 +319,36 @@ class UnixClientCall final : public ClientCall, public transport::StreamReceiver
 
 }  // namespace
 
-CallClient::CallClient(uv_loop_t* loop, Address address) : loop_(loop), address_(std::move(address)) {}
+CallClient::CallClient(uv_loop_t* loop, Address address, ClientTlsOptions tls,
+                       ClientQuicOptions quic)
+    : loop_(loop),
+      address_(std::move(address)),
+      tls_(std::move(tls)),
+      quic_options_(std::move(quic)) {}
+
+CallClient::~CallClient() = default;
+
+bool CallClient::connected() const {
+  return quic_ && quic_->usable();
+}
+
+std::shared_ptr<transport::quic::QuicClient> CallClient::quic_connection() {
+  if (quic_ && quic_->usable()) return quic_;
+  transport::quic::QuicClientConfig config;
+  config.host = address_.host;
+  config.port = address_.port;
+  config.tls.ca_file = tls_.ca;
+  config.tls.cert_file = tls_.cert;
+  config.tls.key_file = tls_.key;
+  config.tls.server_name = tls_.server_name;
+  if (!quic_options_.alpn.empty()) config.tls.alpn = quic_options_.alpn;
+  config.quic.idle_timeout_ms = quic_options_.idle_timeout_ms;
+  config.quic.keep_alive_ms = quic_options_.keep_alive_ms;
+  config.quic.handshake_timeout_ms = quic_options_.handshake_timeout_ms;
+  config.quic.max_streams_bidi = 0;
+  quic_ = transport::quic::QuicClient::connect(loop_, std::move(config));
+  return quic_;
+}
 
 std::unique_ptr<ClientCall> CallClient::call(std::string operation, nlohmann::json input,
                                              CallEvents events, CallOptions options) {
@@ -234,8 +359,12 @@ std::unique_ptr<ClientCall> CallClient::call(std::string operation, nlohmann::js
   if (!options.auth_token.empty()) payload["auth_token"] = options.auth_token;
   std::string frame;
   wire::append_frame(frame, wire::Envelope{std::string(wire::kRequested), id, std::move(payload)});
-  auto c = std::make_unique<UnixClientCall>(std::move(events), std::move(options));
-  c->connect(loop_, address_.path, std::move(frame));
+  auto c = std::make_unique<StreamClientCall>(std::move(events), std::move(options));
+  if (address_.kind == Address::Kind::quic) {
+    c->connect_quic(quic_connection(), std::move(frame));
+  } else {
+    c->connect_unix(loop_, address_.path, std::move(frame));
+  }
   return c;
 }
 

@@ -2,31 +2,57 @@
 // a raw session. Used by `alknet-docker call` and by C++ programs (examples/cpp).
 #pragma once
 
+#include <uv.h>
+
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include <uv.h>
-
 #include "call/call_error.h"
 #include "call/operation.h"
 #include "util/result.h"
 #include "wire/chunk_codec.h"
 
+namespace alk::transport::quic {
+class QuicClient;
+}  // namespace alk::transport::quic
+
 namespace alk::client {
 
-/// Where a server listens: "unix:///run/alknet.sock" (QUIC addresses come with the QUIC transport).
+/// Where a server listens: "unix:///run/alknet.sock" or "quic://host:port".
 struct Address {
-  enum class Kind { unix_socket };
+  enum class Kind { unix_socket, quic };
   Kind kind = Kind::unix_socket;
-  std::string path;
-  std::string describe() const { return "unix://" + path; }
+  std::string path;   ///< unix: the socket path
+  std::string host;   ///< quic: a name or a numeric address (IPv6 without brackets)
+  uint16_t port = 0;  ///< quic
+  std::string describe() const;
 };
 
-/// Parses "unix:///path" (or a bare absolute path). Returns a message on anything else.
+/// Parses "unix:///path" (or a bare absolute path) and "quic://host:port" ("quic://[::1]:4433").
+/// Returns a message on anything else.
 Result<Address, std::string> parse_address(std::string_view text);
+
+/// TLS for quic:// addresses (PEM files). The server certificate must chain to `ca` (the system
+/// trust store when empty) and match `server_name` (the address' host when empty); `cert` + `key`
+/// is the client certificate the server identifies us by.
+struct ClientTlsOptions {
+  std::string ca;
+  std::string cert;
+  std::string key;
+  std::string server_name;
+};
+
+/// Transport tuning for quic:// addresses.
+struct ClientQuicOptions {
+  uint64_t idle_timeout_ms = 30000;  ///< an idle connection closes (the next call reconnects)
+  uint64_t keep_alive_ms = 10000;    ///< PINGs while calls are open, so quiet calls stay up
+  uint64_t handshake_timeout_ms = 10000;
+  std::string alpn;  ///< tests only: offer this ALPN instead of alknet/call
+};
 
 /// What happens on one call. Every callback is optional and runs on the loop thread.
 struct CallEvents {
@@ -77,19 +103,36 @@ class ClientCall {
   virtual void cancel() = 0;
 };
 
-/// Opens calls to one server. Loop-thread only; calls may outlive nothing but the loop.
+/// Opens calls to one server. Loop-thread only; calls may outlive the client, not the loop.
+/// Over QUIC every call is one bidirectional stream of a connection shared by the client's calls;
+/// a connection that failed or ended is replaced by a new one at the next call. Destroying the
+/// client closes its connection once its last call is gone (and frees it on a later loop turn:
+/// run the loop before closing it).
 class CallClient {
  public:
-  CallClient(uv_loop_t* loop, Address address);
+  CallClient(uv_loop_t* loop, Address address, ClientTlsOptions tls = {},
+             ClientQuicOptions quic = {});
+  ~CallClient();
+  CallClient(const CallClient&) = delete;
+  CallClient& operator=(const CallClient&) = delete;
 
   /// Starts `operation` with `input`. The connection is made asynchronously; a failure to connect
   /// ends in on_end with a retryable INTERNAL error.
   std::unique_ptr<ClientCall> call(std::string operation, nlohmann::json input, CallEvents events,
                                    CallOptions options = {});
 
+  /// QUIC: whether a connection is open or being made (false before the first call and after
+  /// one failed or ended). Always false for unix addresses.
+  bool connected() const;
+
  private:
+  std::shared_ptr<transport::quic::QuicClient> quic_connection();
+
   uv_loop_t* loop_;
   Address address_;
+  ClientTlsOptions tls_;
+  ClientQuicOptions quic_options_;
+  std::shared_ptr<transport::quic::QuicClient> quic_;
   uint64_t next_id_ = 1;
 };
 

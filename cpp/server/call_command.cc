@@ -37,7 +37,7 @@ int run_call(const CallCommandOptions& options) {
   std::setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
   uv_loop_t* loop = uv_default_loop();
-  client::CallClient client(loop, address.value());
+  auto caller = std::make_unique<client::CallClient>(loop, address.value(), options.tls);
   int exit_code = 0;
   std::unique_ptr<Terminal> terminal;
   std::unique_ptr<client::ClientCall> call;
@@ -79,13 +79,14 @@ int run_call(const CallCommandOptions& options) {
   client::CallOptions call_options;
   call_options.carriage = options.raw ? call::Carriage::raw : call::Carriage::json;
   call_options.auth_token = options.auth_token;
-  call = client.call(options.operation, std::move(input), std::move(events), call_options);
+  call = caller->call(options.operation, std::move(input), std::move(events), call_options);
 
   uv_run(loop, UV_RUN_DEFAULT);
   std::fflush(stdout);
   terminal.reset();
   call.reset();
-  uv_run(loop, UV_RUN_NOWAIT);
+  caller.reset();  // a QUIC connection sends its CONNECTION_CLOSE and closes its handles
+  uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   return exit_code;
 }

@@ -4,14 +4,17 @@
 
 #include <string>
 
+#include "client/call_client.h"
+
 namespace alk::server {
 
 struct CallCommandOptions {
-  std::string address;    ///< unix:///path
+  std::string address;    ///< unix:///path or quic://host:port
   std::string operation;  ///< e.g. docker/container/list
   std::string input = "{}";
   bool raw = false;        ///< "carriage": "raw" (attach, interactive exec)
   std::string auth_token;  ///< optional per-request token
+  client::ClientTlsOptions tls;  ///< quic:// addresses: --ca, --cert, --key, --server-name
 };
 
 /// Runs the call. Returns the exit code: the container's exit code when the call reports one (a

@@ -1,16 +1,19 @@
 #include "server/serve_command.h"
 
-#include <csignal>
-#include <memory>
-
 #include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
 
 #include "call/session.h"
 #include "client/call_client.h"
 #include "docker/endpoint.h"
 #include "ops/engine.h"
 #include "server/call_log.h"
+#include "server/serve_config.h"
 #include "server/server_identity.h"
+#include "transport/quic/quic_server.h"
 #include "transport/unix_listener.h"
 
 namespace alk::server {
@@ -23,6 +26,7 @@ struct Server {
   std::unique_ptr<ops::Engine> engine;
   std::unique_ptr<ServerIdentity> identity;  // peers file, access policy, SIGHUP reload
   std::vector<std::unique_ptr<transport::UnixListener>> listeners;
+  std::vector<std::unique_ptr<transport::quic::QuicServer>> quic_servers;
   uv_signal_t sigint{}, sigterm{};
   uv_timer_t grace{};
   double grace_s = 10;
@@ -50,6 +54,13 @@ void Server::begin_shutdown(int signum) {
       if (--listeners_open == 0) close_all();
     });
   }
+  // QUIC: new connections and streams are refused; each connection closes (CONNECTION_CLOSE)
+  // once its last call ended.
+  for (auto& q : quic_servers) {
+    q->close(/*drop=*/false, [this] {
+      if (--listeners_open == 0) close_all();
+    });
+  }
   grace.data = this;
   uv_timer_start(&grace, [](uv_timer_t* t) { static_cast<Server*>(t->data)->drop_calls(); },
                  static_cast<uint64_t>(grace_s * 1000), 0);
@@ -61,6 +72,23 @@ void Server::drop_calls() {
     log_event("grace period over: resetting " + std::to_string(l->connections()) + " calls");
     l->drop_connections();
   }
+  for (auto& q : quic_servers) {
+    if (q->calls() == 0) continue;
+    log_event("grace period over: resetting " + std::to_string(q->calls()) + " calls on " +
+              q->describe());
+    q->drop_connections();
+  }
+}
+
+void log_connection(const std::string& listener, const transport::quic::ConnectionRecord& r) {
+  std::string line = "quic connection " + r.event + " listener=" + listener +
+                     " peer=" + (r.peer.empty() ? "-" : r.peer) + " addr=" + r.address;
+  if (r.event != "open") {
+    char ms[32];
+    std::snprintf(ms, sizeof(ms), "%.1f", r.duration_ms);
+    line += " calls=" + std::to_string(r.calls) + " duration_ms=" + ms + " outcome=" + r.outcome;
+  }
+  log_event(line);
 }
 
 void Server::close_all() {
@@ -74,8 +102,9 @@ void Server::close_all() {
 }  // namespace
 
 int run_serve(const ServeOptions& options) {
-  if (options.listen.empty()) {
-    log_event("error: nothing to listen on (--listen unix:///path)");
+  auto valid = validate_serve_options(options);
+  if (!valid) {
+    log_event("error: " + valid.error());
     return 2;
   }
   auto endpoint = options.docker_host.empty() ? docker::endpoint_from_env()
@@ -106,6 +135,41 @@ int run_serve(const ServeOptions& options) {
       log_event("error: " + parsed.error());
       return 2;
     }
+    if (parsed->kind == client::Address::Kind::quic) {
+      transport::quic::QuicServerConfig config;
+      config.host = parsed->host;
+      config.port = parsed->port;
+      config.tls.cert_file = options.cert;
+      config.tls.key_file = options.key;
+      config.tls.client_ca_file = options.client_ca;
+      config.tls.require_client_cert = !options.client_cert_optional;
+      config.quic.idle_timeout_ms = options.idle_timeout_ms;
+      config.quic.keep_alive_ms = options.keep_alive_ms;
+      // Every authenticated peer is an operator until a peers file maps identities to scopes; a
+      // client without a certificate (clientAuth "optional") gets no scope at all.
+      auto factory = [&server](transport::ByteStream& stream, const std::string& peer_id) {
+        call::SessionEnv env;
+        env.registry = &server.engine->registry();
+        env.deferrer = &server.engine->deferrer();
+        env.peer.id = peer_id.empty() ? "anonymous" : peer_id;
+        env.peer.is_operator = !peer_id.empty();
+        server.identity->configure_quic(env, peer_id);  // with --peers: the mapped peer
+        if (!server.quiet) env.on_call_end = log_call;
+        return std::make_unique<call::CallSession>(stream, std::move(env));
+      };
+      auto quic = std::make_unique<transport::quic::QuicServer>(server.loop, config, factory);
+      auto ok = quic->listen();
+      if (!ok) {
+        log_event("error: " + ok.error());
+        return 1;
+      }
+      const std::string name = quic->describe();
+      quic->set_connection_log(
+          [name](const transport::quic::ConnectionRecord& r) { log_connection(name, r); });
+      log_event("listening on " + name + ", docker at " + endpoint->describe());
+      server.quic_servers.push_back(std::move(quic));
+      continue;
+    }
     auto factory = [&server](transport::ByteStream& stream) {
       call::SessionEnv env;
       env.registry = &server.engine->registry();
@@ -123,7 +187,7 @@ int run_serve(const ServeOptions& options) {
     log_event("listening on " + parsed->describe() + ", docker at " + endpoint->describe());
     server.listeners.push_back(std::move(listener));
   }
-  server.listeners_open = server.listeners.size();
+  server.listeners_open = server.listeners.size() + server.quic_servers.size();
 
   uv_timer_init(server.loop, &server.grace);
   uv_signal_init(server.loop, &server.sigint);
@@ -135,6 +199,7 @@ int run_serve(const ServeOptions& options) {
 
   uv_run(server.loop, UV_RUN_DEFAULT);
   server.listeners.clear();
+  server.quic_servers.clear();
   server.engine.reset();
   uv_loop_close(server.loop);
   log_event("stopped");

@@ -88,6 +88,12 @@ struct CloseInfo {
   std::string message;    ///< human-readable, for logs and call errors
   /// True when trying again (a new connection) may work: not for TLS refusals.
   bool retryable() const { return cause != Cause::tls && cause != Cause::tls_by_peer; }
+  /// The peer refused our certificate (or that we sent none): an authentication failure.
+  bool certificate_refused() const {
+    return cause == Cause::tls_by_peer &&
+           (tls_alert == 42 || tls_alert == 43 || tls_alert == 44 || tls_alert == 45 ||
+            tls_alert == 46 || tls_alert == 48 || tls_alert == 116);
+  }
 };
 
 /// What happened, in order. Stream events for one stream coalesce (one `readable` until read).

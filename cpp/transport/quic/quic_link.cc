@@ -1,0 +1,284 @@
+#include "transport/quic/quic_link.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace alk::transport::quic {
+
+bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len) {
+  uv_buf_t buf =
+      uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
+  const int rv = uv_udp_try_send(udp, &buf, 1, to.get());
+  if (rv >= 0) return true;
+  if (rv != UV_EAGAIN) return true;  // unreachable peer and the like: QUIC recovers or times out
+  // The kernel buffer, or libuv's own queue, is full: queue a copy and stop for this turn.
+  struct Send {
+    uv_udp_send_t req;
+    std::string bytes;
+  };
+  auto* s = new Send{{}, std::string(reinterpret_cast<const char*>(data), len)};
+  uv_buf_t copy = uv_buf_init(s->bytes.data(), static_cast<unsigned>(s->bytes.size()));
+  s->req.data = s;
+  if (uv_udp_send(&s->req, udp, &copy, 1, to.get(),
+                  [](uv_udp_send_t* req, int) { delete static_cast<Send*>(req->data); }) != 0) {
+    delete s;
+  }
+  return false;
+}
+
+QuicLink::QuicLink(uv_loop_t* loop, std::unique_ptr<QuicConnection> conn, LinkOwner& owner)
+    : loop_(loop), conn_(std::move(conn)), owner_(owner) {
+  emit_ = [this](const SocketAddress& to, const uint8_t* data, size_t len) {
+    return owner_.send_datagram(to, data, len);
+  };
+  uv_timer_init(loop_, &timer_);
+  uv_idle_init(loop_, &idle_);
+  timer_.data = this;
+  idle_.data = this;
+}
+
+QuicLink::~QuicLink() = default;
+
+QuicStream* QuicLink::stream(int64_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void QuicLink::receive(const SocketAddress& from, const uint8_t* data, size_t len) {
+  if (handles_closing_) return;
+  conn_->receive(from, data, len, uv_hrtime());
+  after_io();
+}
+
+void QuicLink::after_io() {
+  process_events();
+  sweep();
+  schedule();
+  check_finished();
+}
+
+void QuicLink::schedule() {
+  if (idle_active_ || handles_closing_) return;
+  idle_active_ = true;
+  uv_idle_start(&idle_, &QuicLink::on_idle);
+}
+
+void QuicLink::schedule_delivery(int64_t id) {
+  if (std::find(deliveries_.begin(), deliveries_.end(), id) == deliveries_.end()) {
+    deliveries_.push_back(id);
+  }
+  schedule();
+}
+
+QuicStream* QuicLink::add_stream(int64_t id, std::string peer_description) {
+  auto s = std::make_unique<QuicStream>(*this, id, std::move(peer_description));
+  QuicStream* raw = s.get();
+  streams_[id] = std::move(s);
+  // Data may already be waiting (it arrived with the stream's first frame).
+  schedule_delivery(id);
+  return raw;
+}
+
+void QuicLink::refuse_stream(int64_t id) {
+  conn_->stream_reset(id, kStreamRefused);
+  conn_->release_stream(id);
+  schedule();
+}
+
+size_t QuicLink::queued_bytes() const {
+  size_t n = 0;
+  for (const auto& [id, s] : streams_) n += s->queued_bytes();
+  return n;
+}
+
+void QuicLink::reset_streams() {
+  for (auto& [id, s] : streams_) s->reset();
+}
+
+void QuicLink::close(uint64_t code, const std::string& reason) {
+  if (handles_closing_) return;
+  conn_->close(code, reason, uv_hrtime());
+  after_io();
+}
+
+void QuicLink::abandon() {
+  if (handles_closing_) return;
+  process_events();
+  sweep();
+  close_handles();
+}
+
+void QuicLink::shutdown_now(const std::string& reason) {
+  if (handles_closing_) return;
+  conn_->close(kCloseNoError, reason, uv_hrtime());
+  flush();  // the CONNECTION_CLOSE goes out now
+  process_events();
+  sweep();
+  close_handles();
+}
+
+void QuicLink::set_referenced(bool referenced) {
+  if (handles_closing_) return;
+  auto* t = reinterpret_cast<uv_handle_t*>(&timer_);
+  auto* i = reinterpret_cast<uv_handle_t*>(&idle_);
+  if (referenced) {
+    uv_ref(t);
+    uv_ref(i);
+  } else {
+    uv_unref(t);
+    uv_unref(i);
+  }
+}
+
+void QuicLink::process_events() {
+  if (in_dispatch_) return;  // a re-entrant call (an owner callback closing the link): outer loop
+  in_dispatch_ = true;
+  QuicEvent ev;
+  while (!handles_closing_ && conn_->next_event(ev)) {
+    switch (ev.type) {
+      case QuicEvent::Type::handshake_completed:
+        owner_.on_link_handshake(*this);
+        break;
+      case QuicEvent::Type::stream_opened:
+        owner_.on_link_peer_stream(*this, ev.stream);
+        break;
+      case QuicEvent::Type::stream_readable:
+        if (QuicStream* s = stream(ev.stream)) s->on_readable();
+        break;
+      case QuicEvent::Type::stream_reset:
+        if (QuicStream* s = stream(ev.stream)) s->on_peer_reset(ev.code);
+        break;
+      case QuicEvent::Type::stream_acked:
+        if (QuicStream* s = stream(ev.stream)) s->on_acked();
+        break;
+      case QuicEvent::Type::stream_closed:
+        if (QuicStream* s = stream(ev.stream)) s->on_transport_closed(ev.code);
+        break;
+      case QuicEvent::Type::streams_available:
+        owner_.on_link_streams_available(*this);
+        break;
+      case QuicEvent::Type::ended:
+        handle_ended();
+        break;
+    }
+  }
+  in_dispatch_ = false;
+}
+
+void QuicLink::handle_ended() {
+  if (ended_) return;
+  ended_ = true;
+  const CloseInfo& info = conn_->close_info();
+  // Receivers may do anything from on_reset, even shut this link down: look each stream up again.
+  std::vector<int64_t> ids;
+  for (auto& [id, s] : streams_) ids.push_back(id);
+  for (int64_t id : ids) {
+    if (QuicStream* s = stream(id)) s->on_connection_ended(info);
+  }
+  owner_.on_link_ended(*this);
+}
+
+void QuicLink::deliver_pending() {
+  std::vector<int64_t> ids;
+  ids.swap(deliveries_);
+  for (int64_t id : ids) {
+    if (QuicStream* s = stream(id)) s->on_readable();
+  }
+}
+
+void QuicLink::sweep() {
+  if (in_dispatch_) return;
+  // Take the finished streams out first: a receiver's on_closed may run anything, even code that
+  // shuts this link down, and must not find them (or pull them from under us).
+  std::vector<std::unique_ptr<QuicStream>> done;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if (it->second->releasable()) {
+      conn_->release_stream(it->first);
+      done.push_back(std::move(it->second));
+      it = streams_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (done.empty()) return;
+  for (auto& s : done) s->release();
+  done.clear();
+  if (handles_closing_) return;
+  owner_.on_link_stream_released(*this);
+  schedule();  // RESET_STREAM / MAX_STREAMS frames
+}
+
+bool QuicLink::flush() {
+  return conn_->write(uv_hrtime(), emit_);
+}
+
+void QuicLink::arm_timer() {
+  if (handles_closing_) return;
+  const Timestamp expiry = conn_->expiry();
+  if (expiry == kNever) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  const Timestamp now = uv_hrtime();
+  const uint64_t ms = expiry <= now ? 0 : (expiry - now + 999'999) / 1'000'000;
+  uv_update_time(loop_);
+  uv_timer_start(&timer_, &QuicLink::on_timer, ms, 0);
+}
+
+void QuicLink::on_timer(uv_timer_t* t) {
+  auto* self = static_cast<QuicLink*>(t->data);
+  self->conn_->handle_expiry(uv_hrtime());
+  self->after_io();
+  if (!self->handles_closing_ && !self->idle_active_) self->arm_timer();
+}
+
+void QuicLink::on_idle(uv_idle_t* h) {
+  auto* self = static_cast<QuicLink*>(h->data);
+  self->process_events();
+  self->deliver_pending();
+  self->process_events();
+  self->sweep();
+  if (self->handles_closing_) return;
+  const bool more = self->flush();
+  self->process_events();
+  self->sweep();
+  if (self->handles_closing_) return;
+  if (!more && self->deliveries_.empty()) {
+    uv_idle_stop(&self->idle_);
+    self->idle_active_ = false;
+  }
+  self->arm_timer();
+  self->check_finished();
+}
+
+void QuicLink::check_finished() {
+  if (handles_closing_ || conn_->state() != QuicConnection::State::closed) return;
+  process_events();  // the `ended` event, if not dispatched yet
+  sweep();
+  close_handles();
+}
+
+void QuicLink::close_handles() {
+  if (handles_closing_) return;
+  handles_closing_ = true;
+  // Any stream still here is told and released now: nothing will drive it any more.
+  handle_ended();
+  // They are freed with the handles: one of them may be on the stack right now.
+  for (auto& [id, s] : streams_) graveyard_.push_back(std::move(s));
+  streams_.clear();
+  for (size_t i = 0; i < graveyard_.size(); ++i) {
+    QuicStream* s = graveyard_[i].get();
+    s->on_connection_ended(conn_->close_info());
+    s->release();
+  }
+  auto done = [](uv_handle_t* h) {
+    auto* self = static_cast<QuicLink*>(h->data);
+    if (--self->handles_open_ > 0) return;
+    self->graveyard_.clear();
+    self->owner_.on_link_released(*self);
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), done);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), done);
+}
+
+}  // namespace alk::transport::quic

@@ -1,0 +1,121 @@
+// A QuicConnection on a libuv loop: its expiry timer, the deferred write (once per loop turn, so
+// ACKs of a whole recvmmsg batch coalesce), event dispatch to its QuicStreams, and their release
+// on a clean stack. The UDP socket belongs to the owner (QuicServer: one for many links;
+// QuicClient: one per link).
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "transport/quic/quic_connection.h"
+#include "transport/quic/quic_stream.h"
+
+namespace alk::transport::quic {
+
+class QuicLink;
+
+/// The owner of links: the socket, and what the link reports.
+class LinkOwner {
+ public:
+  virtual ~LinkOwner() = default;
+  /// Sends one datagram, or copies it into the socket's queue. Returns false when the socket is
+  /// backed up: the link stops writing for this loop turn.
+  virtual bool send_datagram(const SocketAddress& to, const uint8_t* data, size_t len) = 0;
+  /// The TLS handshake finished (server: the client is authenticated; see conn().peer_id()).
+  virtual void on_link_handshake(QuicLink& link) = 0;
+  /// The peer opened stream `id`: accept it with link.add_stream() or refuse it with
+  /// link.refuse_stream().
+  virtual void on_link_peer_stream(QuicLink& link, int64_t id) = 0;
+  /// Client: the peer allows more streams now.
+  virtual void on_link_streams_available(QuicLink&) {}
+  /// A stream was released (its receiver got on_closed).
+  virtual void on_link_stream_released(QuicLink&) {}
+  /// The connection ended (conn().close_info() says why); its streams were told (on_reset).
+  virtual void on_link_ended(QuicLink& link) = 0;
+  /// The link closed its handles: the owner must free it now (it is not used afterwards).
+  virtual void on_link_released(QuicLink& link) = 0;
+};
+
+/// Loop-thread only. Created by its owner; freed by its owner from on_link_released.
+class QuicLink {
+ public:
+  QuicLink(uv_loop_t* loop, std::unique_ptr<QuicConnection> conn, LinkOwner& owner);
+  ~QuicLink();
+  QuicLink(const QuicLink&) = delete;
+  QuicLink& operator=(const QuicLink&) = delete;
+
+  QuicConnection& conn() { return *conn_; }
+  const QuicConnection& conn() const { return *conn_; }
+  uv_loop_t* loop() const { return loop_; }
+
+  /// Feeds a datagram from the socket.
+  void receive(const SocketAddress& from, const uint8_t* data, size_t len);
+  /// Sends what is due on the next loop turn (idempotent).
+  void schedule();
+  /// Delivers `stream`'s waiting bytes on the next loop turn (after resume_reading).
+  void schedule_delivery(int64_t stream);
+
+  /// Wraps stream `id` (peer-opened, or opened with conn().open_stream()) in a QuicStream.
+  QuicStream* add_stream(int64_t id, std::string peer_description);
+  /// Refuses a peer-opened stream (RESET_STREAM/STOP_SENDING with kStreamRefused).
+  void refuse_stream(int64_t id);
+  /// Streams not yet released.
+  size_t stream_count() const { return streams_.size(); }
+  /// Bytes queued on all streams and not yet acknowledged by the peer.
+  size_t queued_bytes() const;
+  /// Resets every stream (their calls are cancelled); they are released on a later turn.
+  void reset_streams();
+
+  /// Closes with CONNECTION_CLOSE (`code`, `reason`); streams end; the link is released after
+  /// the closing period.
+  void close(uint64_t code, const std::string& reason);
+  /// Sends a CONNECTION_CLOSE if the connection is open, then closes the handles at once
+  /// (clients need no closing period). on_link_released follows.
+  void shutdown_now(const std::string& reason);
+  /// Closes the handles at once, skipping what is left of a closing or draining period (a server
+  /// shutting down). on_link_released follows.
+  void abandon();
+  /// Whether the timer and idle handles keep the loop alive.
+  void set_referenced(bool referenced);
+  bool ended() const { return ended_; }
+
+ private:
+  static void on_timer(uv_timer_t* t);
+  static void on_idle(uv_idle_t* h);
+  void process_events();
+  void deliver_pending();
+  void sweep();
+  bool flush();
+  void arm_timer();
+  void after_io();
+  void handle_ended();
+  void check_finished();
+  void close_handles();
+  QuicStream* stream(int64_t id);
+
+  uv_loop_t* loop_;
+  std::unique_ptr<QuicConnection> conn_;
+  LinkOwner& owner_;
+  QuicConnection::Emit emit_;
+  uv_timer_t timer_{};
+  uv_idle_t idle_{};
+  std::unordered_map<int64_t, std::unique_ptr<QuicStream>> streams_;
+  std::vector<int64_t> deliveries_;
+  std::vector<std::unique_ptr<QuicStream>> graveyard_;  // released at shutdown, freed on close
+  bool idle_active_ = false;
+  bool ended_ = false;
+  bool handles_closing_ = false;
+  int handles_open_ = 2;
+  bool in_dispatch_ = false;
+};
+
+/// Sends one datagram on `udp` (unconnected): uv_udp_try_send, or — when the socket or libuv's
+/// queue is backed up — a copy through uv_udp_send. Returns false in the latter case.
+bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len);
+
+}  // namespace alk::transport::quic

@@ -1,0 +1,476 @@
+// The QUIC transport end to end: a QuicServer in process (real UDP sockets on 127.0.0.1, real
+// engine, real daemon) and the C++ CallClient over quic://. Mutual TLS and its refusals, many
+// calls on one connection, the raw carriage, cancellation by stream reset, backpressure, and a
+// server restart under an open client.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "call/session.h"
+#include "client/call_client.h"
+#include "support/engine_fixture.h"
+#include "support/numbered_lines.h"
+#include "support/test_certs.h"
+#include "transport/quic/quic_client.h"
+#include "transport/quic/quic_server.h"
+
+namespace alk::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// What one client call saw.
+struct CallResult {
+  std::vector<json> outputs;
+  std::optional<call::CallError> error;
+  bool ended = false;
+  bool raw_open = false;
+  std::string raw_stdout;
+  std::optional<int> exit_code;
+
+  std::string text(const std::string& stream = "") const {
+    std::string out;
+    for (const auto& o : outputs) {
+      if (!o.is_object() || !o.contains("text")) continue;
+      if (!stream.empty() && o.value("stream", "") != stream) continue;
+      out += o["text"].get<std::string>();
+    }
+    return out;
+  }
+  std::string describe() const {
+    return error ? error->code + ": " + error->message : (ended ? "ok" : "not ended");
+  }
+};
+
+client::ClientTlsOptions tls_for(const std::string& client, const std::string& ca = "ca.crt") {
+  client::ClientTlsOptions tls;
+  tls.ca = cert_path(ca);
+  if (!client.empty()) {
+    tls.cert = cert_path(client + ".crt");
+    tls.key = cert_path(client + ".key");
+  }
+  return tls;
+}
+
+class QuicTransportTest : public EngineFixture {
+ protected:
+  void SetUp() override {
+    EngineFixture::SetUp();
+    if (HasFatalFailure()) return;
+    start_server(0);
+  }
+
+  void TearDown() override {
+    calls_.clear();
+    clients_.clear();
+    run_until([] { return false; }, 50ms);
+    stop_server(/*drop=*/true);
+    EngineFixture::TearDown();
+  }
+
+  void start_server(uint16_t port) {
+    transport::quic::QuicServerConfig config;
+    config.host = "127.0.0.1";
+    config.port = port;
+    config.tls.cert_file = cert_path("server.crt");
+    config.tls.key_file = cert_path("server.key");
+    config.tls.client_ca_file = cert_path("ca.crt");
+    server_ = std::make_unique<transport::quic::QuicServer>(
+        &loop_, config, [this](transport::ByteStream& stream, const std::string& peer_id) {
+          call::SessionEnv env;
+          env.registry = &engine_->registry();
+          env.deferrer = &engine_->deferrer();
+          env.peer.id = peer_id;
+          env.peer.is_operator = true;
+          env.on_call_end = [this](const call::CallRecord& r) { records_.push_back(r); };
+          return std::make_unique<call::CallSession>(stream, std::move(env));
+        });
+    server_->set_connection_log(
+        [this](const transport::quic::ConnectionRecord& r) { connections_.push_back(r); });
+    auto ok = server_->listen();
+    ASSERT_TRUE(ok.ok()) << ok.error();
+    port_ = ntohs(reinterpret_cast<const sockaddr_in*>(&server_->address().storage)->sin_port);
+  }
+
+  void stop_server(bool drop) {
+    if (!server_) return;
+    bool closed = false;
+    server_->close(drop, [&] { closed = true; });
+    EXPECT_TRUE(run_until([&] { return closed; }, 20s)) << "the QUIC server did not close";
+    server_.reset();
+  }
+
+  client::CallClient& make_client(client::ClientTlsOptions tls,
+                                  client::ClientQuicOptions quic = {}) {
+    auto address = client::parse_address("quic://127.0.0.1:" + std::to_string(port_));
+    EXPECT_TRUE(address.ok());
+    clients_.push_back(std::make_unique<client::CallClient>(&loop_, address.value(), std::move(tls),
+                                                            std::move(quic)));
+    return *clients_.back();
+  }
+
+  client::ClientCall& start_call(client::CallClient& c, const std::string& op, json input,
+                                 CallResult& r, client::CallOptions options = {},
+                                 client::CallEvents events = {}) {
+    events.on_output = [&r](const json& o) { r.outputs.push_back(o); };
+    events.on_raw_open = [&r](bool) { r.raw_open = true; };
+    if (!events.on_chunk) {
+      events.on_chunk = [&r](wire::ChunkType t, std::string_view b) {
+        if (t == wire::ChunkType::stdout_data) r.raw_stdout.append(b);
+      };
+    }
+    events.on_exit = [&r](int code) { r.exit_code = code; };
+    events.on_end = [&r](std::optional<call::CallError> e) {
+      r.error = std::move(e);
+      r.ended = true;
+    };
+    if (!options.kind) {
+      if (const auto* spec = engine_->registry().find(op)) options.kind = spec->kind;
+    }
+    calls_.push_back(c.call(op, std::move(input), std::move(events), std::move(options)));
+    return *calls_.back();
+  }
+
+  // Containers carrying this test's label, in any state.
+  std::string labelled(const std::string& label) {
+    return sh("docker ps -aq --filter label=alknet-test=" + label, true);
+  }
+
+  std::unique_ptr<transport::quic::QuicServer> server_;
+  uint16_t port_ = 0;
+  std::vector<call::CallRecord> records_;
+  std::vector<transport::quic::ConnectionRecord> connections_;
+  std::vector<std::unique_ptr<client::ClientCall>> calls_;
+  std::vector<std::unique_ptr<client::CallClient>> clients_;
+};
+
+TEST_F(QuicTransportTest, MutualTlsHandshakeAndPeerIdentity) {
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  start_call(c, "docker/system/ping", json::object(), r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+  ASSERT_FALSE(r.error) << r.describe();
+  ASSERT_EQ(r.outputs.size(), 1u);
+  ASSERT_FALSE(connections_.empty());
+  EXPECT_EQ(connections_[0].event, "open");
+  EXPECT_EQ(connections_[0].peer, cert_fingerprint("client-a"));
+  EXPECT_EQ(connections_[0].address.rfind("127.0.0.1:", 0), 0u);
+  ASSERT_TRUE(run_until([&] { return !records_.empty(); }, 5s));
+  EXPECT_EQ(records_[0].peer, cert_fingerprint("client-a"));
+  EXPECT_EQ(records_[0].operation, "docker/system/ping");
+  EXPECT_EQ(records_[0].outcome, "ok");
+  EXPECT_EQ(records_[0].transport.rfind("quic 127.0.0.1:", 0), 0u) << records_[0].transport;
+  EXPECT_TRUE(c.connected());
+
+  // A second client certificate is a second identity.
+  auto& b = make_client(tls_for("client-b"));
+  CallResult rb;
+  start_call(b, "docker/system/ping", json::object(), rb);
+  ASSERT_TRUE(run_until([&] { return rb.ended && records_.size() == 2; }, 30s));
+  EXPECT_EQ(records_[1].peer, cert_fingerprint("client-b"));
+  EXPECT_NE(records_[1].peer, records_[0].peer);
+}
+
+TEST_F(QuicTransportTest, ClientWithoutCertificateIsRefused) {
+  auto& c = make_client(tls_for(""));
+  CallResult r;
+  start_call(c, "docker/system/ping", json::object(), r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "FORBIDDEN") << r.describe();
+  EXPECT_FALSE(r.error->retryable);
+  EXPECT_NE(r.error->message.find("certificate_required"), std::string::npos) << r.describe();
+  ASSERT_TRUE(run_until([&] { return !connections_.empty(); }, 5s));
+  EXPECT_EQ(connections_[0].event, "refused");
+  EXPECT_TRUE(records_.empty());
+}
+
+TEST_F(QuicTransportTest, CertificateFromAnotherCaIsRefused) {
+  auto& c = make_client(tls_for("other-client"));
+  CallResult r;
+  start_call(c, "docker/system/ping", json::object(), r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "FORBIDDEN") << r.describe();
+  EXPECT_NE(r.error->message.find("bad_certificate"), std::string::npos) << r.describe();
+  ASSERT_TRUE(run_until([&] { return !connections_.empty(); }, 5s));
+  EXPECT_EQ(connections_[0].event, "refused");
+  EXPECT_NE(connections_[0].outcome.find("client certificate rejected"), std::string::npos)
+      << connections_[0].outcome;
+  EXPECT_TRUE(records_.empty());
+}
+
+TEST_F(QuicTransportTest, WrongAlpnIsRefused) {
+  client::ClientQuicOptions quic;
+  quic.alpn = "h3";
+  auto& c = make_client(tls_for("client-a"), quic);
+  CallResult r;
+  start_call(c, "docker/system/ping", json::object(), r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+  ASSERT_TRUE(r.error);
+  EXPECT_FALSE(r.error->retryable);
+  EXPECT_NE(r.error->message.find("no_application_protocol"), std::string::npos) << r.describe();
+  EXPECT_TRUE(records_.empty());
+}
+
+TEST_F(QuicTransportTest, UntrustedServerCertificateIsRefusedByTheClient) {
+  auto& c = make_client(tls_for("client-a", "other-ca.crt"));
+  CallResult r;
+  start_call(c, "docker/system/ping", json::object(), r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "INTERNAL");
+  EXPECT_FALSE(r.error->retryable);
+  EXPECT_NE(r.error->message.find("server certificate"), std::string::npos) << r.describe();
+  EXPECT_TRUE(records_.empty());
+}
+
+TEST_F(QuicTransportTest, HundredConcurrentLogSubscriptionsOnOneConnection) {
+  const size_t n = 2000;  // 188 kB each, 18.8 MB in all
+  const std::string id = create_container("awk '" + numbered_lines_awk(n) + "'");
+  sh("docker start " + id + " >/dev/null && docker wait " + id + " >/dev/null");
+  auto& c = make_client(tls_for("client-a"));
+  std::vector<CallResult> results(100);
+  for (auto& r : results) start_call(c, "docker/container/logs", {{"containerId", id}}, r);
+  ASSERT_TRUE(run_until(
+      [&] {
+        for (const auto& r : results) {
+          if (!r.ended) return false;
+        }
+        return true;
+      },
+      180s));
+  const std::string expected = numbered_lines(n);
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_FALSE(results[i].error) << "call " << i << ": " << results[i].describe();
+    EXPECT_EQ(results[i].outputs.size(), n) << "call " << i;
+    EXPECT_TRUE(results[i].text() == expected) << "call " << i << " content differs";
+  }
+  EXPECT_EQ(server_->connections(), 1u);
+  ASSERT_TRUE(run_until([&] { return records_.size() == 100; }, 10s));
+  for (const auto& rec : records_) EXPECT_EQ(rec.outcome, "ok");
+}
+
+std::string pseudo_random_bytes(size_t n) {
+  std::string out(n, '\0');
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    out[i] = static_cast<char>(x >> 56);
+  }
+  return out;
+}
+
+TEST_F(QuicTransportTest, SixteenMiBAttachRoundTripOverTheRawCarriage) {
+  const std::string id = create_container("cat", "-i");  // OpenStdin + StdinOnce
+  auto& c = make_client(tls_for("client-a"));
+  const std::string bytes = pseudo_random_bytes(size_t{16} << 20);
+  CallResult r;
+  size_t sent = 0;
+  bool eof_sent = false;
+  client::ClientCall* call = nullptr;
+  auto pump = [&] {
+    while (call && r.raw_open && !eof_sent && call->writable()) {
+      const size_t piece = std::min<size_t>(64 * 1024, bytes.size() - sent);
+      call->send_stdin(std::string_view(bytes).substr(sent, piece));
+      sent += piece;
+      if (sent == bytes.size()) {
+        call->end_stdin();
+        eof_sent = true;
+      }
+    }
+  };
+  client::CallEvents events;
+  events.on_drain = pump;
+  client::CallOptions options;
+  options.carriage = call::Carriage::raw;
+  call = &start_call(c, "docker/container/attach", {{"containerId", id}}, r, options, events);
+  ASSERT_TRUE(run_until([&] { return r.raw_open || r.ended; }, 30s)) << r.describe();
+  ASSERT_TRUE(r.raw_open) << r.describe();
+  sh("docker start " + id + " >/dev/null");
+  const auto t0 = std::chrono::steady_clock::now();
+  pump();
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 240s))
+      << "sent " << sent << ", stdout so far " << r.raw_stdout.size();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_FALSE(r.error) << r.describe();
+  EXPECT_EQ(r.raw_stdout.size(), bytes.size());
+  EXPECT_TRUE(r.raw_stdout == bytes) << "stdout differs from stdin";
+  EXPECT_EQ(r.exit_code, 0);
+  std::printf("[ measure  ] 16 MiB attach round trip over QUIC: %.2f s (%.1f MiB/s each way)\n", s,
+              16 / s);
+}
+
+TEST_F(QuicTransportTest, ExecExitCodeSeven) {
+  const std::string id = create_container("sleep 120");
+  sh("docker start " + id + " >/dev/null");
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  start_call(c, "docker/container/exec",
+             {{"containerId", id}, {"command", {"sh", "-c", "echo out; echo err >&2; exit 7"}}}, r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 60s));
+  ASSERT_FALSE(r.error) << r.describe();
+  ASSERT_FALSE(r.outputs.empty());
+  EXPECT_EQ(r.outputs.back(), (json{{"exitCode", 7}, {"terminal", true}}));
+  EXPECT_EQ(r.text("stdout"), "out\n");
+  EXPECT_EQ(r.text("stderr"), "err\n");
+}
+
+TEST_F(QuicTransportTest, ResetOfARunStreamKillsAndRemovesTheContainer) {
+  const std::string label = "quic-reset-" + std::to_string(::getpid());
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  auto& call = start_call(c, "docker/container/run",
+                          {{"image", test_image()},
+                           {"command", {"sh", "-c", "while true; do echo tick; sleep 0.1; done"}},
+                           {"networkMode", "none"},
+                           {"labels", {{"alknet-test", label}}}},
+                          r);
+  ASSERT_TRUE(run_until([&] { return r.text().find("tick") != std::string::npos || r.ended; }, 60s))
+      << r.describe();
+  ASSERT_FALSE(r.ended) << r.describe();
+  std::string id;
+  for (const auto& o : r.outputs) {
+    if (o.contains("containerId")) id = o["containerId"];
+  }
+  ASSERT_FALSE(id.empty());
+  containers_.push_back(id);
+  EXPECT_FALSE(labelled(label).empty());
+  call.cancel();  // RESET_STREAM + STOP_SENDING
+  ASSERT_TRUE(run_until([&] { return !records_.empty(); }, 20s));
+  EXPECT_EQ(records_[0].outcome, "cancelled");
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  bool gone = false;
+  while (!gone && std::chrono::steady_clock::now() < deadline) {
+    run_until([] { return false; }, 200ms);
+    gone = labelled(label).empty();
+  }
+  EXPECT_TRUE(gone) << "the container of the cancelled run is still there";
+  EXPECT_FALSE(r.ended);  // a cancelled call reports nothing
+}
+
+TEST_F(QuicTransportTest, AClientThatDoesNotReadStopsTheServerReadingDocker) {
+  const size_t n = 60000;  // 5.6 MB of logs
+  const std::string id = create_container("awk '" + numbered_lines_awk(n) + "'");
+  sh("docker start " + id + " >/dev/null && docker wait " + id + " >/dev/null");
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  auto& call = start_call(c, "docker/container/logs", {{"containerId", id}}, r);
+  call.pause();
+  run_until([] { return false; }, 1500ms);
+  const size_t queued_1 = server_->queued_bytes();
+  run_until([] { return false; }, 1000ms);
+  const size_t queued_2 = server_->queued_bytes();
+  EXPECT_FALSE(r.ended);
+  EXPECT_TRUE(r.outputs.empty());
+  // The session stops the handler at ~1 MiB queued; the stream window bounds what is in flight.
+  EXPECT_GT(queued_1, 0u);
+  EXPECT_LT(queued_2, size_t{3} << 20);
+  EXPECT_EQ(queued_1, queued_2) << "the server kept producing while the client did not read";
+  call.resume();
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 120s));
+  ASSERT_FALSE(r.error) << r.describe();
+  EXPECT_TRUE(r.text() == numbered_lines(n));
+}
+
+TEST_F(QuicTransportTest, ServerRestartFailsOpenCallsRetryablyAndANewCallReconnects) {
+  const std::string id = create_container("sleep 300");
+  sh("docker start " + id + " >/dev/null");
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r1;
+  start_call(c, "docker/container/logs", {{"containerId", id}, {"follow", true}}, r1);
+  ASSERT_TRUE(run_until([&] { return server_->calls() == 1; }, 30s));
+  const uint16_t port = port_;
+  // SIGTERM-like: stop accepting, then the grace period ends and open calls are reset.
+  bool closed = false;
+  server_->close(/*drop=*/false, [&] { closed = true; });
+  run_until([] { return false; }, 200ms);
+  EXPECT_FALSE(closed) << "a graceful close must wait for the open call";
+  server_->drop_connections();
+  ASSERT_TRUE(run_until([&] { return closed; }, 20s));
+  server_.reset();
+  ASSERT_TRUE(run_until([&] { return r1.ended; }, 20s));
+  ASSERT_TRUE(r1.error);
+  EXPECT_TRUE(r1.error->retryable) << r1.describe();
+  EXPECT_FALSE(c.connected());
+
+  start_server(port);
+  CallResult r2;
+  start_call(c, "docker/system/ping", json::object(), r2);
+  ASSERT_TRUE(run_until([&] { return r2.ended; }, 30s));
+  EXPECT_FALSE(r2.error) << r2.describe();
+  EXPECT_TRUE(c.connected());
+}
+
+TEST_F(QuicTransportTest, CallsDuringShutdownAreRefusedRetryably) {
+  auto& c = make_client(tls_for("client-a"));
+  CallResult warm;
+  start_call(c, "docker/system/ping", json::object(), warm);
+  ASSERT_TRUE(run_until([&] { return warm.ended; }, 30s));
+  const std::string id = create_container("sleep 300");
+  sh("docker start " + id + " >/dev/null");
+  CallResult open;
+  start_call(c, "docker/container/logs", {{"containerId", id}, {"follow", true}}, open);
+  ASSERT_TRUE(run_until([&] { return server_->calls() == 1; }, 30s));
+  bool closed = false;
+  server_->close(/*drop=*/false, [&] { closed = true; });
+  CallResult late;
+  start_call(c, "docker/system/ping", json::object(), late);
+  ASSERT_TRUE(run_until([&] { return late.ended; }, 20s));
+  ASSERT_TRUE(late.error);
+  EXPECT_TRUE(late.error->retryable) << late.describe();
+  EXPECT_FALSE(open.ended);
+  server_->drop_connections();
+  ASSERT_TRUE(run_until([&] { return closed && open.ended; }, 20s));
+  server_.reset();
+}
+
+TEST_F(QuicTransportTest, HandshakeLatency) {
+  // Sequential connections (mutual TLS, ECDSA P-256), each timed from connect() until its first
+  // stream opened (handshake complete), then until a services/list answered on it. Printed, not
+  // asserted: timing belongs to bench/, not to tests.
+  std::vector<double> handshake_ms, call_ms;
+  for (int i = 0; i < 30; ++i) {
+    transport::quic::QuicClientConfig config;
+    config.host = "127.0.0.1";
+    config.port = port_;
+    config.tls.ca_file = cert_path("ca.crt");
+    config.tls.cert_file = cert_path("client-a.crt");
+    config.tls.key_file = cert_path("client-a.key");
+    const auto t0 = std::chrono::steady_clock::now();
+    auto q = transport::quic::QuicClient::connect(&loop_, config);
+    bool opened = false;
+    q->open_stream([&](transport::quic::QuicStream* s, const transport::quic::QuicFailure* f) {
+      opened = true;
+      ASSERT_TRUE(s) << (f ? f->message : "");
+      s->reset();
+    });
+    ASSERT_TRUE(run_until([&] { return opened; }, 30s));
+    handshake_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    q.reset();
+
+    auto& c = make_client(tls_for("client-a"));
+    CallResult r;
+    const auto t1 = std::chrono::steady_clock::now();
+    start_call(c, "services/list", json::object(), r);
+    ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+    ASSERT_FALSE(r.error) << r.describe();
+    call_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
+    calls_.clear();
+    clients_.clear();
+  }
+  std::sort(handshake_ms.begin(), handshake_ms.end());
+  std::sort(call_ms.begin(), call_ms.end());
+  std::printf("[ measure  ] QUIC handshake (to first stream): p50 %.2f ms, p90 %.2f ms\n",
+              handshake_ms[handshake_ms.size() / 2], handshake_ms[handshake_ms.size() * 9 / 10]);
+  std::printf("[ measure  ] new connection + services/list: p50 %.2f ms, p90 %.2f ms\n",
+              call_ms[call_ms.size() / 2], call_ms[call_ms.size() * 9 / 10]);
+}
+
+}  // namespace
+}  // namespace alk::test
