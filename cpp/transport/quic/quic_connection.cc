@@ -45,7 +45,12 @@ std::string SocketAddress::describe() const {
   if (storage.ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
     inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+    // Appended piecewise: `"[" + std::string(...)` trips GCC 12's -Wrestrict at -O3.
+    std::string out = "[";
+    out += host;
+    out += "]:";
+    out += std::to_string(ntohs(a->sin6_port));
+    return out;
   }
   return "?";
 }
