@@ -4,8 +4,8 @@
 #   ca.crt ca.key                   a CA ("alknet test CA")
 #   server.crt server.key           the server's certificate from that CA: SAN DNS:localhost and
 #                                   IP:127.0.0.1 (add more with ALK_CERT_DNS / ALK_CERT_IP, comma-separated)
-#   client-a.crt client-a.key       two client certificates from that CA (TLS web client)
-#   client-b.crt client-b.key
+#   client-a.crt client-a.key       five client certificates from that CA (TLS web client),
+#   … client-e.crt client-e.key     client-a to client-e: five distinct identities
 #   other-ca.crt other-ca.key       a second CA, unrelated to the first
 #   other-client.crt other-client.key   a client certificate from the second CA (must be refused)
 #   fingerprints.txt                "<name> SHA256:<hex>" per client certificate: the peer ids the
@@ -75,13 +75,13 @@ fingerprint() { # fingerprint NAME -> SHA256:<hex of sha256(DER)>
 
 ca ca "alknet test CA"
 leaf server ca "alknet-docker server" server
-leaf client-a ca "client-a" client
-leaf client-b ca "client-b" client
+CLIENTS=(client-a client-b client-c client-d client-e)
+for n in "${CLIENTS[@]}"; do leaf "$n" ca "$n" client; done
 ca other-ca "alknet other CA"
 leaf other-client other-ca "other-client" client
 chmod 0644 "$DIR"/*.crt
 {
-  for n in client-a client-b other-client; do echo "$n $(fingerprint "$n")"; done
+  for n in "${CLIENTS[@]}" other-client; do echo "$n $(fingerprint "$n")"; done
 } >"$DIR/fingerprints.txt"
 chmod 0644 "$DIR/fingerprints.txt"
 echo "make-certs: certificates in $DIR" >&2

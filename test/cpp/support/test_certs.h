@@ -5,7 +5,7 @@
 
 namespace alk::test {
 
-/// A directory holding ca.crt, server.{crt,key}, client-a/b.{crt,key}, other-ca.crt,
+/// A directory holding ca.crt, server.{crt,key}, client-a … client-e.{crt,key}, other-ca.crt,
 /// other-client.{crt,key} and fingerprints.txt (see scripts/make-certs.sh). Created on first use
 /// under /tmp and removed when the process exits.
 const std::string& test_certs_dir();
