@@ -2,7 +2,8 @@
 # built against Node's own headers — uv.h included from the node include directory, and no libuv
 # linked: the addon runs on the libuv inside the node binary. llhttp's C sources (Debian
 # node-llhttp) are compiled into a static library with hidden visibility, so the addon's calls
-# bind to its own copy and never to the llhttp of another version that node exports.
+# bind to its own copy and never to the llhttp of another version that node exports. The QUIC
+# client links the system's ngtcp2 and its GnuTLS glue (node exports no ngtcp2 symbols).
 {
   "variables": {
     "llhttp_dir%": "/usr/share/llhttp",
@@ -29,6 +30,12 @@
       "dependencies": ["alk_llhttp"],
       "sources": [
         "<!@(ls -1 cpp/util/*.cc cpp/wire/*.cc cpp/docker/*.cc cpp/call/*.cc cpp/ops/*.cc cpp/node/*.cc)",
+        # The QUIC client (connect('quic://…')); the server side stays out.
+        "cpp/transport/quic/quic_client.cc",
+        "cpp/transport/quic/quic_connection.cc",
+        "cpp/transport/quic/quic_link.cc",
+        "cpp/transport/quic/quic_stream.cc",
+        "cpp/transport/quic/tls_context.cc",
       ],
       "include_dirs": [
         "cpp",
@@ -42,7 +49,8 @@
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
       ],
       "cflags_cc": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
-      "libraries": ["-lgnutls"],
+      "cflags": ["<!@(pkg-config --cflags libngtcp2 libngtcp2_crypto_gnutls gnutls)"],
+      "libraries": ["<!@(pkg-config --libs libngtcp2 libngtcp2_crypto_gnutls gnutls)"],
       # Belt and braces next to the hidden visibility: -Bsymbolic binds the addon's references to
       # its own definitions, --exclude-libs keeps the static llhttp library's symbols out of the
       # dynamic table (test/js/addon.test.js checks both with nm). No -luv: the uv_* references

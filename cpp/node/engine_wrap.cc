@@ -6,6 +6,7 @@
 #include "node/addon.h"
 #include "node/engine_host.h"
 #include "node/invoke.h"
+#include "node/js_options.h"
 
 namespace alk::node {
 
@@ -13,11 +14,6 @@ namespace {
 
 // Marks native.Engine objects, so a foreign object passed as an engine is refused.
 constexpr napi_type_tag kEngineTag = {0x6a1c2f0e5b7d4e21ULL, 0x9e3b8c4d2a1f6e57ULL};
-
-std::string string_option(const Napi::Object& options, const char* name) {
-  Napi::Value v = options.Get(name);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
 
 }  // namespace
 
@@ -52,18 +48,10 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
   if (std::string prefix = string_option(options, "labelPrefix"); !prefix.empty()) {
     engine_options.label_prefix = std::move(prefix);
   }
-  Addon* addon = Addon::from(env);
-  if (addon->closing) {
-    Napi::Error::New(env, "the environment is shutting down").ThrowAsJavaScriptException();
-    return;
-  }
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
-    return;
-  }
+  uv_loop_t* loop = Addon::loop_for_new(env);
+  if (loop == nullptr) return;
   napi_type_tag_object(env, info.This(), &kEngineTag);
-  host_ = new EngineHost(*addon, loop, std::move(engine_options));
+  host_ = new EngineHost(*Addon::from(env), loop, std::move(engine_options));
   host_->set_wrap(this);
 }
 
@@ -106,25 +94,7 @@ Napi::Value EngineWrap::Describe(const Napi::CallbackInfo& info) {
 Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (host_ == nullptr || host_->closing()) return Napi::Boolean::New(env, false);
-  struct Pending {
-    Napi::FunctionReference callback;
-    std::optional<Napi::AsyncContext> context;
-    Addon* addon;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->addon = Addon::from(env);
-  if (info.Length() > 0 && info[0].IsFunction()) {
-    pending->callback = Napi::Persistent(info[0].As<Napi::Function>());
-    pending->context.emplace(env, "alknet.Engine.close");
-  }
-  host_->shutdown([pending, env] {
-    // At env teardown nothing may run JS; the references die with the env.
-    if (pending->callback.IsEmpty() || pending->addon->closing) return;
-    Napi::HandleScope scope(env);
-    invoke(env, *pending->context, env.Global(), pending->callback.Value(), {});
-    pending->callback.Reset();
-    pending->context.reset();
-  });
+  host_->shutdown(js_completion(info, 0, "alknet.Engine.close"));
   return Napi::Boolean::New(env, true);
 }
 

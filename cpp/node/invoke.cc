@@ -1,6 +1,10 @@
 #include "node/invoke.h"
 
+#include <memory>
+#include <optional>
 #include <vector>
+
+#include "node/addon.h"
 
 namespace alk::node {
 
@@ -22,6 +26,30 @@ void invoke(Napi::Env env, napi_async_context context, napi_value recv, napi_val
   if (napi_typeof(env, error, &type) == napi_ok && type == napi_object) {
     napi_fatal_exception(env, error);
   }
+}
+
+std::function<void()> js_completion(const Napi::CallbackInfo& info, size_t index,
+                                    const char* resource) {
+  Napi::Env env = info.Env();
+  struct Pending {
+    Napi::FunctionReference callback;
+    std::optional<Napi::AsyncContext> context;
+    Addon* addon;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->addon = Addon::from(env);
+  if (info.Length() > index && info[index].IsFunction()) {
+    pending->callback = Napi::Persistent(info[index].As<Napi::Function>());
+    pending->context.emplace(env, resource);
+  }
+  return [pending, env] {
+    // At env teardown nothing may run JS; the references die with the env.
+    if (pending->callback.IsEmpty() || pending->addon->closing) return;
+    Napi::HandleScope scope(env);
+    invoke(env, *pending->context, env.Global(), pending->callback.Value(), {});
+    pending->callback.Reset();
+    pending->context.reset();
+  };
 }
 
 }  // namespace alk::node

@@ -281,7 +281,10 @@ void QuicClient::dispose() {
 }
 
 void QuicClient::maybe_free() {
-  if (disposed_ && handles_open_ == 0 && !resolving_ && !link_) delete this;
+  if (!disposed_ || handles_open_ != 0 || resolving_ || link_) return;
+  std::function<void()> freed = std::move(on_freed_);
+  delete this;
+  if (freed) freed();
 }
 
 }  // namespace alk::transport::quic

@@ -52,6 +52,11 @@ class QuicClient final : private LinkOwner {
   bool established() const { return established_; }
   std::string describe() const;
 
+  /// Runs `done` right after the client is freed: the last reference was dropped and every
+  /// handle is closed. For an owner that must not let the loop go before that (a Node
+  /// environment's teardown). Set it before dropping the last reference.
+  void set_on_freed(std::function<void()> done) { on_freed_ = std::move(done); }
+
  private:
   struct Pending {
     uint64_t ticket;
@@ -97,6 +102,7 @@ class QuicClient final : private LinkOwner {
   bool disposed_ = false;
   bool link_releasing_ = false;
   int handles_open_ = 0;
+  std::function<void()> on_freed_;
   char recv_buf_[65536];
 };
 
