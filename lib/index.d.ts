@@ -310,5 +310,44 @@ export class UnixClient extends Client {
   stats(): { calls: number };
 }
 
-/** Connects to an `alknet-docker serve` ("unix:///path/to/socket"). */
+export interface QuicOptions {
+  /** PEM file of the CA(s) the server certificate must chain to (default: the system trust store). */
+  ca?: string;
+  /** PEM file of the client certificate the server identifies this client by (with `key`). */
+  cert?: string;
+  /** PEM file of its private key. */
+  key?: string;
+  /** The name the server certificate must match (DNS or IP SAN); default: the address' host. */
+  serverName?: string;
+  /** Sent with every call; the server maps it to a peer (peers file). */
+  authToken?: string;
+  /** An idle connection closes after this long (default 30000); the next call makes a new one. */
+  idleTimeoutMs?: number;
+  /** PINGs while calls are open, so a quiet call is not idle (default 10000; 0: none). */
+  keepAliveMs?: number;
+  /** Default 10000. */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * A client of `alknet-docker serve` over QUIC: one connection (made at the first call, made
+ * again at the next call after it failed or ended) carries every call, one stream each. A broken
+ * connection fails its calls with a retryable INTERNAL CallError; the server refusing the client
+ * certificate with a non-retryable FORBIDDEN one.
+ */
+export class QuicClient extends Client {
+  constructor(address: string, options?: QuicOptions);
+  /** "quic://host:port". */
+  readonly endpoint: string;
+  /** Calls in flight, whether a connection is open (or being made), connections made so far. */
+  stats(): { calls: number; connected: boolean; connections: number };
+  /** Cancels every call in flight and closes the connection (CONNECTION_CLOSE). */
+  close(): Promise<void>;
+}
+
+export type ConnectOptions = QuicOptions;
+
+/** Connects to an `alknet-docker serve`: "quic://host:port" (mutual TLS; needs the addon). */
+export function connect(address: `quic://${string}`, options?: QuicOptions): QuicClient;
+/** Connects to an `alknet-docker serve` on a unix socket ("unix:///path/to/socket"). */
 export function connect(address: string, options?: { authToken?: string }): UnixClient;

@@ -7,12 +7,12 @@ const api = require('./index.js');
 export const { connect, Client, UnixClient, CallError, Subscription, RawStream } = api;
 
 // The unix client works without the native addon; so does importing this module. Without the
-// addon, constructing an Engine throws the load error.
-function loadEngine() {
+// addon, constructing an Engine or a QuicClient (connect('quic://…')) throws the load error.
+function loadNative(name) {
   try {
-    return api.Engine;
+    return api[name];
   } catch (err) {
-    return class Engine {
+    return class {
       constructor() {
         throw err;
       }
@@ -20,5 +20,6 @@ function loadEngine() {
   }
 }
 
-export const Engine = loadEngine();
+export const Engine = loadNative('Engine');
+export const QuicClient = loadNative('QuicClient');
 export default api;

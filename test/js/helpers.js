@@ -4,6 +4,8 @@
 // real daemon (scripts/docker-up.sh) and the test image; containers get --network none (the test
 // daemon may have no bridge) and the label alknet-test.suite=js, so a failed run can be cleaned up.
 
+const fs = require('node:fs');
+const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { Engine } = require('../../lib');
 
@@ -41,4 +43,11 @@ async function cleanup(engine) {
   await Promise.all(list.map((c) => engine.containers.remove(c.Id, { force: true }).catch(() => {})));
 }
 
-module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, spec, waitFor, released, cleanup, sleep };
+/** The `alknet-docker` binary: ALKNET_DOCKER_BIN, or the CMake build of scripts/test.sh; undefined if none. */
+const SERVER_BINARY = [
+  process.env.ALKNET_DOCKER_BIN,
+  path.join(__dirname, '..', '..', 'out', 'release', 'alknet-docker'),
+  path.join(__dirname, '..', '..', 'out', 'debug', 'alknet-docker'),
+].find((f) => f && fs.existsSync(f));
+
+module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, SERVER_BINARY, spec, waitFor, released, cleanup, sleep };

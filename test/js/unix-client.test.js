@@ -13,16 +13,9 @@ const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const { connect, CallError } = require('../../lib');
-const { spec, waitFor } = require('./helpers');
+const { SERVER_BINARY, spec, waitFor } = require('./helpers');
 
-const root = path.join(__dirname, '..', '..');
-const binary = [
-  process.env.ALKNET_DOCKER_BIN,
-  path.join(root, 'out', 'release', 'alknet-docker'),
-  path.join(root, 'out', 'debug', 'alknet-docker'),
-].find(
-  (f) => f && fs.existsSync(f),
-);
+const binary = SERVER_BINARY;
 
 test('unix client', { skip: !binary && 'no alknet-docker binary (build it with CMake)' }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-js-'));
