@@ -70,11 +70,11 @@ async function stopServer(server, signal = 'SIGTERM') {
   await server.exited;
 }
 
-// n numbered lines of 94 bytes: what the container prints and what every log call must return.
-const LINES = 2000;
+// n numbered lines of 91 bytes: what a container prints (linesCommand) and what every log call
+// must return (lines).
 const PAD = 'abcdefghijklmnopqrstuvwxyz'.repeat(3);
-const linesScript = `awk 'BEGIN { for (i = 1; i <= ${LINES}; i++) printf "line %06d %s\\n", i, "${PAD}" }'`;
-const expectedLines = Array.from({ length: LINES }, (_, i) => `line ${String(i + 1).padStart(6, '0')} ${PAD}\n`).join('');
+const linesCommand = (n) => ['awk', `BEGIN { for (i = 1; i <= ${n}; i++) printf "line %06d %s\\n", i, "${PAD}" }`];
+const lines = (n) => Array.from({ length: n }, (_, i) => `line ${String(i + 1).padStart(6, '0')} ${PAD}\n`).join('');
 
 test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with CMake)') || (!certtool && 'no certtool (gnutls-bin)') }, async (t) => {
   const certs = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-js-quic-'));
@@ -104,7 +104,7 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
   });
 
   await t.test('100 concurrent log subscriptions on one connection, each byte-exact and completed', async () => {
-    const { id } = await docker.containers.create(spec(['sh', '-c', linesScript]));
+    const { id } = await docker.containers.create(spec(linesCommand(2000)));
     containers.push(id);
     await docker.containers.start(id);
     await docker.containers.wait(id);
@@ -121,9 +121,10 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
         return { text, events };
       }),
     );
+    const expected = lines(2000);
     for (const [i, r] of results.entries()) {
-      assert.equal(r.events, LINES, `call ${i}`);
-      assert.ok(r.text === expectedLines, `call ${i}: the text differs`);
+      assert.equal(r.events, 2000, `call ${i}`);
+      assert.ok(r.text === expected, `call ${i}: the text differs`);
     }
     assert.equal(client.stats().connections, 1);
     assert.equal(client.stats().calls, 0);
@@ -147,6 +148,25 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
     assert.equal(got.length, payload.length);
     assert.ok(got.equals(payload), 'stdout differs from stdin');
     assert.equal(client.stats().connections, 1);
+  });
+
+  await t.test('a consumer that stops pulling pauses the stream and loses nothing', async () => {
+    const n = 60000; // 5.6 MB: more than the subscription's buffer and the stream's window
+    const { id } = await docker.containers.create(spec(linesCommand(n)));
+    containers.push(id);
+    await docker.containers.start(id);
+    await docker.containers.wait(id);
+    const logs = client.containers.logs(id, { highWaterMark: 64 << 10 });
+    const first = await logs.next();
+    await sleep(1000); // not pulling: the subscription pauses the QUIC stream
+    let text = first.value.text;
+    let events = 1;
+    for await (const e of logs) {
+      text += e.text;
+      if (++events % 20000 === 0) await sleep(200);
+    }
+    assert.equal(events, n);
+    assert.ok(text === lines(n), 'the text differs');
   });
 
   await t.test('exec: exit code 7, stdout and stderr apart', async () => {
