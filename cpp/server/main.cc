@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
                              ->add_option("--keep-alive-ms", serve.keep_alive_ms,
                                           "QUIC: PING interval while calls are open (0: none)")
                              ->capture_default_str();
+  auto* max_streams_opt =
+      serve_cmd
+          ->add_option("--max-streams", serve.max_streams,
+                       "QUIC: calls one connection may have open at once (more wait)")
+          ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+          ->capture_default_str();
   auto* quiet_opt = serve_cmd->add_flag("--quiet", serve.quiet, "No log line per call");
   auto* peers_opt = serve_cmd->add_option(
       "--peers", serve.peers_file,
@@ -62,7 +68,8 @@ int main(int argc, char** argv) {
       ->add_option("address", call.address,
                    "Server address: unix:///run/alknet.sock or quic://host:port")
       ->required();
-  call_cmd->add_option("operation", call.operation, "Operation, e.g. docker/container/list")->required();
+  call_cmd->add_option("operation", call.operation, "Operation, e.g. docker/container/list")
+      ->required();
   call_cmd->add_option("input", call.input, "Input as JSON")->capture_default_str();
   call_cmd->add_flag("--raw", call.raw, "Use the raw carriage (attach, interactive exec)");
   call_cmd->add_option("--token", call.auth_token, "auth_token sent with the request");
@@ -93,6 +100,7 @@ int main(int argc, char** argv) {
       if (grace_opt->count()) merged.shutdown_grace_s = serve.shutdown_grace_s;
       if (idle_opt->count()) merged.idle_timeout_ms = serve.idle_timeout_ms;
       if (keep_alive_opt->count()) merged.keep_alive_ms = serve.keep_alive_ms;
+      if (max_streams_opt->count()) merged.max_streams = serve.max_streams;
       if (quiet_opt->count()) merged.quiet = serve.quiet;
       if (peers_opt->count()) merged.peers_file = serve.peers_file;
       serve = std::move(merged);

@@ -62,8 +62,9 @@ void Server::begin_shutdown(int signum) {
     });
   }
   grace.data = this;
-  uv_timer_start(&grace, [](uv_timer_t* t) { static_cast<Server*>(t->data)->drop_calls(); },
-                 static_cast<uint64_t>(grace_s * 1000), 0);
+  uv_timer_start(
+      &grace, [](uv_timer_t* t) { static_cast<Server*>(t->data)->drop_calls(); },
+      static_cast<uint64_t>(grace_s * 1000), 0);
 }
 
 void Server::drop_calls() {
@@ -145,6 +146,7 @@ int run_serve(const ServeOptions& options) {
       config.tls.require_client_cert = !options.client_cert_optional;
       config.quic.idle_timeout_ms = options.idle_timeout_ms;
       config.quic.keep_alive_ms = options.keep_alive_ms;
+      config.quic.max_streams_bidi = options.max_streams;
       // Every authenticated peer is an operator until a peers file maps identities to scopes; a
       // client without a certificate (clientAuth "optional") gets no scope at all.
       auto factory = [&server](transport::ByteStream& stream, const std::string& peer_id) {
@@ -193,7 +195,9 @@ int run_serve(const ServeOptions& options) {
   uv_signal_init(server.loop, &server.sigint);
   uv_signal_init(server.loop, &server.sigterm);
   server.sigint.data = server.sigterm.data = &server;
-  auto on_signal = [](uv_signal_t* s, int signum) { static_cast<Server*>(s->data)->begin_shutdown(signum); };
+  auto on_signal = [](uv_signal_t* s, int signum) {
+    static_cast<Server*>(s->data)->begin_shutdown(signum);
+  };
   uv_signal_start(&server.sigint, on_signal, SIGINT);
   uv_signal_start(&server.sigterm, on_signal, SIGTERM);
 

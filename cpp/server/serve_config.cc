@@ -81,7 +81,7 @@ Result<bool, std::string> load_serve_config(const std::string& path, ServeOption
       }
       options.listen = std::move(listen);
     } else if (key == "cert" || key == "key" || key == "clientCa" || key == "dockerHost" ||
-               key == "labelPrefix") {
+               key == "labelPrefix" || key == "peers") {
       auto s = string_field(value, key);
       if (!s) return fail(s.error());
       if (key == "cert") options.cert = s.value();
@@ -89,6 +89,7 @@ Result<bool, std::string> load_serve_config(const std::string& path, ServeOption
       if (key == "clientCa") options.client_ca = s.value();
       if (key == "dockerHost") options.docker_host = s.value();
       if (key == "labelPrefix") options.label_prefix = s.value();
+      if (key == "peers") options.peers_file = s.value();
     } else if (key == "clientAuth") {
       if (!value.is_string() || (value != "require" && value != "optional")) {
         return fail(field_error(key, "expected \"require\" or \"optional\""));
@@ -98,6 +99,12 @@ Result<bool, std::string> load_serve_config(const std::string& path, ServeOption
       auto n = count_field(value, key);
       if (!n) return fail(n.error());
       (key == "idleTimeoutMs" ? options.idle_timeout_ms : options.keep_alive_ms) = n.value();
+    } else if (key == "maxStreams") {
+      if (!value.is_number_unsigned() || value.get<uint64_t>() < 1 ||
+          value.get<uint64_t>() > (uint64_t{1} << 20)) {
+        return fail(field_error(key, "expected a whole number from 1 to 1048576"));
+      }
+      options.max_streams = value.get<uint64_t>();
     } else if (key == "shutdownGraceS") {
       if (!value.is_number() || value.get<double>() < 0) {
         return fail(field_error(key, "expected a number of seconds (0 or more)"));
@@ -109,7 +116,7 @@ Result<bool, std::string> load_serve_config(const std::string& path, ServeOption
     } else {
       return fail("unknown field \"" + key +
                   "\" (known: listen, cert, key, clientCa, clientAuth, dockerHost, labelPrefix, "
-                  "idleTimeoutMs, keepAliveMs, shutdownGraceS, quiet)");
+                  "peers, idleTimeoutMs, keepAliveMs, maxStreams, shutdownGraceS, quiet)");
     }
   }
   return true;
@@ -139,7 +146,8 @@ Result<bool, std::string> validate_serve_options(const ServeOptions& options) {
   }
   for (const auto& [flag, file] : {std::pair<std::string, std::string>{"cert", options.cert},
                                    {"key", options.key},
-                                   {"clientCa", options.client_ca}}) {
+                                   {"clientCa", options.client_ca},
+                                   {"peers", options.peers_file}}) {
     auto ok = readable(flag, file);
     if (!ok) return ok;
   }

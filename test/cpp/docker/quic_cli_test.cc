@@ -1,0 +1,218 @@
+// The binaries end to end: `alknet-docker serve --config` with QUIC and unix listeners side by
+// side, `alknet-docker call quic://…` with client certificates, per-connection log lines, and a
+// SIGTERM drain.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/test_certs.h"
+
+namespace alk::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kBinary = std::string(ALK_BINARY_DIR) + "/alknet-docker";
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+CliResult run(const std::string& args) {
+  CliResult r;
+  FILE* p = ::popen((kBinary + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// A UDP port nobody uses right now.
+uint16_t free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class QuicCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(kBinary.c_str(), X_OK) != 0) GTEST_SKIP() << "alknet-docker is not built";
+    port_ = free_udp_port();
+    address_ = "quic://127.0.0.1:" + std::to_string(port_);
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::remove(config_.c_str());
+    std::remove(log_.c_str());
+    std::remove(sock_.c_str());
+  }
+
+  void start_server() {
+    std::ofstream(config_) << R"({"listen": [")" << address_ << R"(", "unix://)" << sock_
+                           << R"("], "cert": ")" << cert_path("server.crt") << R"(", "key": ")"
+                           << cert_path("server.key") << R"(", "clientCa": ")"
+                           << cert_path("ca.crt")
+                           << R"(", "shutdownGraceS": 2, "idleTimeoutMs": 20000})";
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      FILE* log = std::fopen(log_.c_str(), "w");
+      ::dup2(::fileno(log), STDERR_FILENO);
+      ::execl(kBinary.c_str(), kBinary.c_str(), "serve", "--config", config_.c_str(), nullptr);
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (slurp(log_).find("listening on quic://") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << slurp(log_);
+      std::this_thread::sleep_for(50ms);
+    }
+    while (slurp(log_).find("listening on unix://") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << slurp(log_);
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  // SIGTERM, then the exit code (-1 after 20 s).
+  int stop_server() {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return -1;
+  }
+
+  std::string tls(const std::string& client) {
+    std::string args = " --ca " + cert_path("ca.crt");
+    if (!client.empty()) {
+      args += " --cert " + cert_path(client + ".crt") + " --key " + cert_path(client + ".key");
+    }
+    return args;
+  }
+
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string address_;
+  const std::string tag_ = std::to_string(::getpid());
+  const std::string config_ = "/tmp/alk-quic-cli-" + tag_ + ".json";
+  const std::string log_ = "/tmp/alk-quic-cli-" + tag_ + ".log";
+  const std::string sock_ = "/tmp/alk-quic-cli-" + tag_ + ".sock";
+};
+
+TEST_F(QuicCliTest, ServeQuicAndUnixSideBySideThenDrainOnSigterm) {
+  start_server();
+  auto r = run("call " + address_ + " docker/system/ping" + tls("client-a"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = run("call unix://" + sock_ + " docker/system/ping");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // No client certificate: the call fails with FORBIDDEN (exit 125, the error on stderr).
+  r = run("call " + address_ + " docker/system/ping" + tls(""));
+  EXPECT_EQ(r.exit_code, 125) << r.out;
+  EXPECT_NE(r.out.find("FORBIDDEN"), std::string::npos) << r.out;
+  // The server certificate checked against the wrong name.
+  r = run("call " + address_ + " docker/system/ping" + tls("client-a") +
+          " --server-name wrong.example");
+  EXPECT_EQ(r.exit_code, 125) << r.out;
+  EXPECT_NE(r.out.find("wrong.example"), std::string::npos) << r.out;
+
+  EXPECT_EQ(stop_server(), 0) << slurp(log_);
+  const std::string log = slurp(log_);
+  const std::string fp = cert_fingerprint("client-a");
+  EXPECT_NE(log.find("quic connection open listener=" + address_ + " peer=" + fp),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("quic connection closed listener=" + address_ + " peer=" + fp),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("quic connection refused"), std::string::npos) << log;
+  EXPECT_NE(log.find("call peer=" + fp + " via=quic 127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+}
+
+TEST_F(QuicCliTest, SigtermWaitsForAnOpenCallThenResetsItAfterTheGrace) {
+  start_server();
+  const std::string id = [] {
+    FILE* p = ::popen(
+        "docker run -d --label alknet.test=1 --network none alknet-test/busybox:latest sleep 60",
+        "r");
+    char buf[128] = {0};
+    if (p) {
+      if (!std::fgets(buf, sizeof(buf), p)) buf[0] = 0;
+      ::pclose(p);
+    }
+    std::string s(buf);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  }();
+  ASSERT_FALSE(id.empty());
+  // A follow that never ends on its own, in the background.
+  const std::string out = "/tmp/alk-quic-cli-follow-" + tag_ + ".out";
+  std::system(("(" + kBinary + " call " + address_ + " docker/container/logs '{\"containerId\":\"" +
+               id + "\",\"follow\":true}'" + tls("client-a") + " >" + out +
+               " 2>&1; echo exit=$? >>" + out + ") &")
+                  .c_str());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (slurp(log_).find("quic connection open") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(stop_server(), 0) << slurp(log_);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(s, 1.5) << "the open call must get its grace period";
+  EXPECT_LT(s, 10.0);
+  const std::string log = slurp(log_);
+  EXPECT_NE(log.find("grace period over: resetting 1 calls on " + address_), std::string::npos)
+      << log;
+  // The client's call failed (retryable) and it exited with 125.
+  std::string result;
+  for (int i = 0; i < 100 && result.find("exit=") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    result = slurp(out);
+  }
+  EXPECT_NE(result.find("exit=125"), std::string::npos) << result;
+  EXPECT_NE(result.find("\"retryable\":true"), std::string::npos) << result;
+  std::remove(out.c_str());
+  std::system(("docker rm -f " + id + " >/dev/null 2>&1").c_str());
+}
+
+}  // namespace
+}  // namespace alk::test
