@@ -115,6 +115,7 @@ ngtcp2_callbacks QuicConnection::callbacks(bool server) {
     cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
     cb.extend_max_local_streams_bidi = &QuicConnection::on_extend_max_local_streams;
     cb.handshake_confirmed = &QuicConnection::on_handshake_confirmed;
+    cb.recv_stateless_reset = &QuicConnection::on_stateless_reset;
   }
   cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
   cb.encrypt = ngtcp2_crypto_encrypt_cb;
@@ -323,6 +324,11 @@ void QuicConnection::enter_draining(Timestamp now) {
   ngtcp2_conn_get_connection_close_error(conn_, &e);
   std::string reason(reinterpret_cast<const char*>(e.reason), e.reason ? e.reasonlen : 0);
   const char* who = server_ ? "the client" : "the server";
+  if (stateless_reset_) {
+    end(CloseInfo::Cause::peer,
+        "the server reset the connection (stateless reset: it restarted, or lost the connection)");
+    return;
+  }
   if (e.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
       (e.error_code & ~uint64_t{0xff}) == NGTCP2_CRYPTO_ERROR) {
     const auto alert = static_cast<uint8_t>(e.error_code & 0xff);
@@ -755,6 +761,12 @@ int QuicConnection::on_handshake_completed(ngtcp2_conn*, void* user) {
 
 int QuicConnection::on_handshake_confirmed(ngtcp2_conn*, void* user) {
   static_cast<QuicConnection*>(user)->confirmed_ = true;
+  return 0;
+}
+
+int QuicConnection::on_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*,
+                                       void* user) {
+  static_cast<QuicConnection*>(user)->stateless_reset_ = true;
   return 0;
 }
 

@@ -266,6 +266,8 @@ class QuicConnection : private TlsObserver {
   // ngtcp2 callbacks
   static int on_handshake_completed(ngtcp2_conn* conn, void* user);
   static int on_handshake_confirmed(ngtcp2_conn* conn, void* user);
+  static int on_stateless_reset(ngtcp2_conn* conn, const ngtcp2_pkt_stateless_reset* sr,
+                                void* user);
   static int on_recv_stream_data(ngtcp2_conn* conn, uint32_t flags, int64_t id, uint64_t offset,
                                  const uint8_t* data, size_t len, void* user, void* stream_user);
   static int on_acked(ngtcp2_conn* conn, int64_t id, uint64_t offset, uint64_t len, void* user,
@@ -297,8 +299,9 @@ class QuicConnection : private TlsObserver {
   State state_ = State::handshaking;
   CloseInfo close_;
   std::string peer_id_;
-  std::string cert_rejection_;  // why the handshake refused a certificate
-  std::string callback_error_;  // why a callback failed (ALPN mismatch, …)
+  std::string cert_rejection_;    // why the handshake refused a certificate
+  bool stateless_reset_ = false;  // the server answered with a stateless reset
+  std::string callback_error_;    // why a callback failed (ALPN mismatch, …)
   bool confirmed_ = false;
   bool keep_alive_on_ = false;
   std::unordered_map<int64_t, std::unique_ptr<Stream>> streams_;

@@ -3,7 +3,10 @@
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 namespace alk::transport::quic {
 
@@ -20,8 +23,25 @@ std::string cid_key(const uint8_t* data, size_t len) {
 
 QuicServer::QuicServer(uv_loop_t* loop, QuicServerConfig config, PeerStreamFactory factory)
     : loop_(loop), config_(std::move(config)), factory_(std::move(factory)) {
-  gnutls_rnd(GNUTLS_RND_KEY, hooks_template_.reset_secret.data(),
-             hooks_template_.reset_secret.size());
+  derive_reset_secret();
+}
+
+// The stateless reset secret is derived from the server's private key, so a server restarted with
+// the same key recognises the connections of its previous life and resets them at once (RFC 9000
+// §10.3): open clients learn of the restart from their next packet, not from an idle timeout. The
+// key never leaves the process and the derivation is one-way.
+void QuicServer::derive_reset_secret() {
+  auto& secret = hooks_template_.reset_secret;
+  std::ifstream in(config_.tls.key_file, std::ios::binary);
+  std::string material((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (material.empty()) {
+    gnutls_rnd(GNUTLS_RND_KEY, secret.data(), secret.size());
+    return;
+  }
+  material.insert(0, "alknet/call stateless reset v1\n");
+  static_assert(sizeof(secret) == 32, "sha256 fills the secret");
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, material.data(), material.size(), secret.data());
+  gnutls_memset(material.data(), 0, material.size());
 }
 
 QuicServer::~QuicServer() {
@@ -91,7 +111,11 @@ void QuicServer::dispatch(const SocketAddress& from, const uint8_t* data, size_t
 
 void QuicServer::accept(const SocketAddress& from, const uint8_t* data, size_t len) {
   ngtcp2_pkt_hd hd;
-  if (ngtcp2_accept(&hd, data, len) != 0) return;  // not a client Initial: drop
+  if (ngtcp2_accept(&hd, data, len) != 0) {
+    // A 1-RTT packet for a connection we do not know: most likely one of a previous run.
+    if (len > 0 && (data[0] & 0x80) == 0) stateless_reset(from, data, len);
+    return;
+  }
   if (closing_) {
     refuse(from, data, len);
     return;
@@ -123,6 +147,34 @@ void QuicServer::accept(const SocketAddress& from, const uint8_t* data, size_t l
   QuicLink* link = ep->link.get();
   links_.emplace(link, std::move(e));
   link->receive(from, data, len);
+}
+
+void QuicServer::stateless_reset(const SocketAddress& from, const uint8_t* data, size_t len) {
+  // RFC 9000 §10.3: smaller than the packet that triggered it (no reset loops between two
+  // endpoints), and at least 41 bytes so it looks like any short-header packet.
+  constexpr size_t kMinimum = 41;
+  if (len <= kMinimum) return;
+  const uint64_t now = uv_now(loop_);
+  if (now != reset_window_ms_) {
+    reset_window_ms_ = now;
+    resets_in_window_ = 0;
+  }
+  if (++resets_in_window_ > kMaxResetsPerMs) return;  // bound what a flood can make us send
+  ngtcp2_cid dcid;
+  ngtcp2_cid_init(&dcid, data + 1, kServerCidLength);
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, hooks_template_.reset_secret.data(),
+                                                   hooks_template_.reset_secret.size(),
+                                                   &dcid) != 0) {
+    return;
+  }
+  const size_t out_len = std::min(len - 1, size_t{kMinimum + 16});
+  uint8_t rand[64];
+  const size_t rand_len = out_len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
+  gnutls_rnd(GNUTLS_RND_NONCE, rand, rand_len);
+  uint8_t out[128];
+  const ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(out, sizeof(out), token, rand, rand_len);
+  if (n > 0) send_datagram(from, out, static_cast<size_t>(n));
 }
 
 void QuicServer::refuse(const SocketAddress& from, const uint8_t* data, size_t len) {

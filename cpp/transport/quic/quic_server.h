@@ -91,6 +91,8 @@ class QuicServer final : private LinkOwner {
   void dispatch(const SocketAddress& from, const uint8_t* data, size_t len);
   void accept(const SocketAddress& from, const uint8_t* data, size_t len);
   void refuse(const SocketAddress& from, const uint8_t* data, size_t len);
+  void derive_reset_secret();
+  void stateless_reset(const SocketAddress& from, const uint8_t* data, size_t len);
   void version_negotiation(const SocketAddress& from, const ngtcp2_version_cid& vc);
   Entry* entry(QuicLink& link);
   void maybe_done();
@@ -115,6 +117,10 @@ class QuicServer final : private LinkOwner {
   std::unordered_map<std::string, Entry*> by_cid_;
   std::vector<char> recv_buf_;
   std::function<void()> on_closed_;
+  // Stateless resets sent in the current millisecond (uv_now), bounded by kMaxResetsPerMs.
+  static constexpr unsigned kMaxResetsPerMs = 16;
+  uint64_t reset_window_ms_ = 0;
+  unsigned resets_in_window_ = 0;
   bool closing_ = false;
   bool socket_closing_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,6 +1,6 @@
 // The binaries end to end: `alknet-docker serve --config` with QUIC and unix listeners side by
 // side, `alknet-docker call quic://…` with client certificates, per-connection log lines, and a
-// SIGTERM drain.
+// SIGTERM drain; a killed and restarted server resets the connections of its previous life.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -12,9 +12,12 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "client/call_client.h"
 #include "support/test_certs.h"
 
 namespace alk::test {
@@ -212,6 +215,85 @@ TEST_F(QuicCliTest, SigtermWaitsForAnOpenCallThenResetsItAfterTheGrace) {
   EXPECT_NE(result.find("\"retryable\":true"), std::string::npos) << result;
   std::remove(out.c_str());
   std::system(("docker rm -f " + id + " >/dev/null 2>&1").c_str());
+}
+
+// What one in-process call saw.
+struct CallOutcome {
+  bool ended = false;
+  std::optional<call::CallError> error;
+};
+
+// Runs `loop` until `done` or `limit`; returns whether `done` held.
+bool run_until(uv_loop_t* loop, const std::function<bool()>& done,
+               std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    uv_run(loop, UV_RUN_NOWAIT);
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST_F(QuicCliTest, AKilledServerRestartedWithItsKeyResetsTheOldConnectionAtOnce) {
+  start_server();
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  {
+    client::ClientTlsOptions tls_options;
+    tls_options.ca = cert_path("ca.crt");
+    tls_options.cert = cert_path("client-a.crt");
+    tls_options.key = cert_path("client-a.key");
+    client::ClientQuicOptions quic;
+    quic.idle_timeout_ms = 60000;  // far beyond the limits below: only a reset can end it sooner
+    client::CallClient c(&loop, client::parse_address(address_).value(), tls_options, quic);
+    auto ping = [&](CallOutcome& out) {
+      client::CallEvents events;
+      events.on_end = [&out](std::optional<call::CallError> e) {
+        out.error = std::move(e);
+        out.ended = true;
+      };
+      return c.call("docker/system/ping", nlohmann::json::object(), std::move(events));
+    };
+
+    CallOutcome first;
+    auto call1 = ping(first);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return first.ended; }, 20s));
+    ASSERT_FALSE(first.error) << first.error->message;
+    ASSERT_TRUE(c.connected());
+
+    // The server dies without a word (no CONNECTION_CLOSE) and comes back on the same port.
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    std::remove(log_.c_str());
+    start_server();
+
+    // The next call goes out on the old connection; the new server does not know it and answers
+    // with a stateless reset derived from its key, so the call fails now and retryably.
+    CallOutcome second;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto call2 = ping(second);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return second.ended; }, 15s))
+        << "the old connection was not reset (idle timeout is 60 s)";
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(second.error);
+    EXPECT_TRUE(second.error->retryable) << second.error->message;
+    EXPECT_NE(second.error->message.find("stateless reset"), std::string::npos)
+        << second.error->message;
+    EXPECT_LT(s, 10.0);
+
+    CallOutcome third;  // a new connection to the new server
+    auto call3 = ping(third);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return third.ended; }, 20s));
+    EXPECT_FALSE(third.error) << third.error->message;
+  }
+  run_until(
+      &loop, [&] { return uv_loop_alive(&loop) == 0; }, 10s);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 }  // namespace
