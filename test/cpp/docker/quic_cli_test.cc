@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "client/call_client.h"
+#include "support/processes.h"
 #include "support/test_certs.h"
 
 namespace alk::test {
@@ -25,44 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kBinary = std::string(ALK_BINARY_DIR) + "/alknet-docker";
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CliResult run(const std::string& args) {
-  CliResult r;
-  FILE* p = ::popen((kBinary + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// A UDP port nobody uses right now.
-uint16_t free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+const std::string kBinary = alknet_binary();
 
 class QuicCliTest : public ::testing::Test {
  protected:
@@ -97,12 +61,12 @@ class QuicCliTest : public ::testing::Test {
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (slurp(log_).find("listening on quic://") == std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << slurp(log_);
+    while (read_whole_file(log_).find("listening on quic://") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << read_whole_file(log_);
       std::this_thread::sleep_for(50ms);
     }
-    while (slurp(log_).find("listening on unix://") == std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << slurp(log_);
+    while (read_whole_file(log_).find("listening on unix://") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << read_whole_file(log_);
       std::this_thread::sleep_for(50ms);
     }
   }
@@ -141,22 +105,22 @@ class QuicCliTest : public ::testing::Test {
 
 TEST_F(QuicCliTest, ServeQuicAndUnixSideBySideThenDrainOnSigterm) {
   start_server();
-  auto r = run("call " + address_ + " docker/system/ping" + tls("client-a"));
+  auto r = run_alknet("call " + address_ + " docker/system/ping" + tls("client-a"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  r = run("call unix://" + sock_ + " docker/system/ping");
+  r = run_alknet("call unix://" + sock_ + " docker/system/ping");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   // No client certificate: the call fails with FORBIDDEN (exit 125, the error on stderr).
-  r = run("call " + address_ + " docker/system/ping" + tls(""));
+  r = run_alknet("call " + address_ + " docker/system/ping" + tls(""));
   EXPECT_EQ(r.exit_code, 125) << r.out;
   EXPECT_NE(r.out.find("FORBIDDEN"), std::string::npos) << r.out;
   // The server certificate checked against the wrong name.
-  r = run("call " + address_ + " docker/system/ping" + tls("client-a") +
-          " --server-name wrong.example");
+  r = run_alknet("call " + address_ + " docker/system/ping" + tls("client-a") +
+                 " --server-name wrong.example");
   EXPECT_EQ(r.exit_code, 125) << r.out;
   EXPECT_NE(r.out.find("wrong.example"), std::string::npos) << r.out;
 
-  EXPECT_EQ(stop_server(), 0) << slurp(log_);
-  const std::string log = slurp(log_);
+  EXPECT_EQ(stop_server(), 0) << read_whole_file(log_);
+  const std::string log = read_whole_file(log_);
   const std::string fp = cert_fingerprint("client-a");
   EXPECT_NE(log.find("quic connection open listener=" + address_ + " peer=" + fp),
             std::string::npos)
@@ -192,24 +156,24 @@ TEST_F(QuicCliTest, SigtermWaitsForAnOpenCallThenResetsItAfterTheGrace) {
                " 2>&1; echo exit=$? >>" + out + ") &")
                   .c_str());
   const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (slurp(log_).find("quic connection open") == std::string::npos &&
+  while (read_whole_file(log_).find("quic connection open") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
   std::this_thread::sleep_for(300ms);
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(stop_server(), 0) << slurp(log_);
+  EXPECT_EQ(stop_server(), 0) << read_whole_file(log_);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GE(s, 1.5) << "the open call must get its grace period";
   EXPECT_LT(s, 10.0);
-  const std::string log = slurp(log_);
+  const std::string log = read_whole_file(log_);
   EXPECT_NE(log.find("grace period over: resetting 1 calls on " + address_), std::string::npos)
       << log;
   // The client's call failed (retryable) and it exited with 125.
   std::string result;
   for (int i = 0; i < 100 && result.find("exit=") == std::string::npos; ++i) {
     std::this_thread::sleep_for(100ms);
-    result = slurp(out);
+    result = read_whole_file(out);
   }
   EXPECT_NE(result.find("exit=125"), std::string::npos) << result;
   EXPECT_NE(result.find("\"retryable\":true"), std::string::npos) << result;

@@ -22,6 +22,7 @@
 #include "client/call_client.h"
 #include "identity/peer_directory.h"
 #include "support/engine_fixture.h"
+#include "support/processes.h"
 #include "support/test_certs.h"
 
 namespace alk::test {
@@ -30,7 +31,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-const std::string kBinary = std::string(ALK_BINARY_DIR) + "/alknet-docker";
+const std::string kBinary = alknet_binary();
 
 const std::vector<std::string> kUserScopes = {
     "container:list", "container:inspect", "container:create",  "container:start",
@@ -47,19 +48,6 @@ struct Outcome {
   std::string message() const { return error ? error->message : ""; }
   std::string describe() const { return error ? error->code + ": " + error->message : "(ok)"; }
 };
-
-// A UDP port nobody uses right now (the server needs a concrete one).
-uint16_t free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 json cert_peer(const std::string& id, const std::string& cert, std::vector<std::string> scopes,
                bool enabled = true) {

@@ -20,6 +20,7 @@
 
 #include "client/call_client.h"
 #include "support/engine_fixture.h"
+#include "support/processes.h"
 #include "support/test_certs.h"
 #include "support/udp_impairment.h"
 
@@ -29,26 +30,9 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-const std::string kBinary = std::string(ALK_BINARY_DIR) + "/alknet-docker";
+const std::string kBinary = alknet_binary();
 const std::string kNsPrefix = "alk-netem-";  // + the test process' pid
 constexpr uint16_t kServerPort = 4433;
-
-struct Command {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-Command run(const std::string& command) {
-  Command c;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return c;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) c.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return c;
-}
 
 // The veth ends of the run whose pid is `tag` (at most 15 characters).
 std::string host_link(const std::string& tag) {
@@ -60,7 +44,7 @@ std::string ns_link(const std::string& tag) {
 
 // Namespaces (and their veth pairs) left by runs of this test that died before their TearDown.
 void remove_stale() {
-  std::istringstream list(run("ip netns list").out);
+  std::istringstream list(run_command("ip netns list").out);
   std::string line;
   while (std::getline(list, line)) {
     const std::string name = line.substr(0, line.find(' '));
@@ -68,8 +52,8 @@ void remove_stale() {
     const std::string tag = name.substr(kNsPrefix.size());
     if (tag.empty() || tag.find_first_not_of("0123456789") != std::string::npos) continue;
     if (::kill(std::stoi(tag), 0) == 0 || errno != ESRCH) continue;  // still running
-    run("ip link del " + host_link(tag));
-    run("ip netns del " + name);
+    run_command("ip link del " + host_link(tag));
+    run_command("ip netns del " + name);
   }
 }
 
@@ -94,7 +78,7 @@ class QuicNetemTest : public EngineFixture {
       GTEST_SKIP() << "needs root: the test makes a network namespace, a veth pair and qdiscs";
     }
     if (::access(kBinary.c_str(), X_OK) != 0) GTEST_SKIP() << "alknet-docker is not built";
-    if (run("ip netns list").exit_code != 0) GTEST_SKIP() << "`ip netns` is not available";
+    if (run_command("ip netns list").exit_code != 0) GTEST_SKIP() << "`ip netns` is not available";
     remove_stale();
 
     const std::string tag = std::to_string(::getpid());
@@ -106,23 +90,23 @@ class QuicNetemTest : public EngineFixture {
     server_ip_ = net + "2";
     log_ = "/tmp/" + ns_ + ".log";
 
-    Command c = run("ip netns add " + ns_);
+    CommandResult c = run_command("ip netns add " + ns_);
     if (c.exit_code != 0) GTEST_SKIP() << "`ip netns add` failed: " << c.out;
     ns_created_ = true;
-    c = run("ip link add " + host_if_ + " type veth peer name " + ns_if_ + " netns " + ns_);
+    c = run_command("ip link add " + host_if_ + " type veth peer name " + ns_if_ + " netns " + ns_);
     ASSERT_EQ(c.exit_code, 0) << c.out;
     link_created_ = true;
     for (const std::string& step :
          {"ip addr add " + host_ip_ + "/30 dev " + host_if_, "ip link set " + host_if_ + " up",
           "ip -n " + ns_ + " addr add " + server_ip_ + "/30 dev " + ns_if_,
           "ip -n " + ns_ + " link set " + ns_if_ + " up", "ip -n " + ns_ + " link set lo up"}) {
-      c = run(step);
+      c = run_command(step);
       ASSERT_EQ(c.exit_code, 0) << step << ": " << c.out;
     }
     const std::string netem = " root netem delay 20ms loss 1%";
-    c = run("tc qdisc add dev " + host_if_ + netem);
+    c = run_command("tc qdisc add dev " + host_if_ + netem);
     if (c.exit_code == 0) {
-      c = run("tc -n " + ns_ + " qdisc add dev " + ns_if_ + netem);
+      c = run_command("tc -n " + ns_ + " qdisc add dev " + ns_if_ + netem);
       ASSERT_EQ(c.exit_code, 0) << c.out;
       netem_ = true;
     } else {
@@ -139,14 +123,15 @@ class QuicNetemTest : public EngineFixture {
     stop_server();
     if (link_created_) {
       // Deleting one end deletes the pair and both qdiscs.
-      const Command c = run("ip link del " + host_if_);
+      const CommandResult c = run_command("ip link del " + host_if_);
       EXPECT_EQ(c.exit_code, 0) << c.out;
     }
     if (ns_created_) {
-      const Command c = run("ip netns del " + ns_);
+      const CommandResult c = run_command("ip netns del " + ns_);
       EXPECT_EQ(c.exit_code, 0) << c.out;
-      EXPECT_EQ(run("ip netns list").out.find(ns_), std::string::npos) << "namespace left behind";
-      EXPECT_NE(run("ip link show " + host_if_).exit_code, 0) << "veth left behind";
+      EXPECT_EQ(run_command("ip netns list").out.find(ns_), std::string::npos)
+          << "namespace left behind";
+      EXPECT_NE(run_command("ip link show " + host_if_).exit_code, 0) << "veth left behind";
     }
     std::remove(log_.c_str());
     EngineFixture::TearDown();
@@ -344,7 +329,7 @@ TEST_F(QuicNetemTest, SixtyFourMiBAttachRoundTripAcrossALossyDelayedLink) {
     EXPECT_GT(st.dropped[0], 0u);
     EXPECT_GT(st.dropped[1], 0u);
   } else {
-    std::printf("[ measure  ] %s\n", run("tc -s qdisc show dev " + host_if_).out.c_str());
+    std::printf("[ measure  ] %s\n", run_command("tc -s qdisc show dev " + host_if_).out.c_str());
   }
 }
 

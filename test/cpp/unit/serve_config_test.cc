@@ -8,28 +8,11 @@
 #include <cstdio>
 #include <fstream>
 
+#include "support/processes.h"
 #include "support/test_certs.h"
 
 namespace alk::test {
 namespace {
-
-struct CliResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-CliResult run(const std::string& args) {
-  CliResult r;
-  const std::string cmd = std::string(ALK_BINARY_DIR) + "/alknet-docker " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class ServeConfigTest : public ::testing::Test {
  protected:
@@ -40,9 +23,9 @@ class ServeConfigTest : public ::testing::Test {
   }
   void TearDown() override { std::remove(path_.c_str()); }
 
-  CliResult serve_with(const std::string& json, const std::string& extra = "") {
+  CommandResult serve_with(const std::string& json, const std::string& extra = "") {
     std::ofstream(path_) << json;
-    return run("serve --config " + path_ + " " + extra);
+    return run_alknet("serve --config " + path_ + " " + extra);
   }
 
   std::string certs(const std::string& name) { return cert_path(name); }
@@ -53,65 +36,64 @@ class ServeConfigTest : public ::testing::Test {
 TEST_F(ServeConfigTest, NotJson) {
   auto r = serve_with("{listen: nope");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("not valid JSON"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("not valid JSON"), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, UnknownFieldIsNamed) {
   auto r = serve_with(R"({"lisen": ["unix:///tmp/x.sock"]})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("unknown field \"lisen\""), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("unknown field \"lisen\""), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, BadAddressNamesItsIndex) {
   auto r = serve_with(R"({"listen": ["unix:///tmp/x.sock", "quic://127.0.0.1"]})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("listen[1]: bad QUIC address"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("listen[1]: bad QUIC address"), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, WrongTypesAreNamed) {
   auto r = serve_with(R"({"listen": ["unix:///tmp/x.sock"], "idleTimeoutMs": "30s"})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("idleTimeoutMs: expected a whole number"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("idleTimeoutMs: expected a whole number"), std::string::npos) << r.out;
   r = serve_with(R"({"listen": ["unix:///tmp/x.sock"], "shutdownGraceS": -1})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("shutdownGraceS:"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("shutdownGraceS:"), std::string::npos) << r.out;
   r = serve_with(R"({"listen": ["unix:///tmp/x.sock"], "cert": 7})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("cert: expected a string"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("cert: expected a string"), std::string::npos) << r.out;
   r = serve_with(R"({"listen": ["unix:///tmp/x.sock"], "clientAuth": "maybe"})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("clientAuth:"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("clientAuth:"), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, QuicNeedsCertificatesAndClientCa) {
   auto r = serve_with(R"({"listen": ["quic://127.0.0.1:4433"]})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("cert/key"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("cert/key"), std::string::npos) << r.out;
   r = serve_with(R"({"listen": ["quic://127.0.0.1:4433"], "cert": ")" + certs("server.crt") +
                  R"(", "key": ")" + certs("server.key") + R"("})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("clientCa:"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("clientCa:"), std::string::npos) << r.out;
   r = serve_with(R"({"listen": ["quic://127.0.0.1:4433"], "cert": "/nonexistent.pem", "key": ")" +
                  certs("server.key") + R"(", "clientCa": ")" + certs("ca.crt") + R"("})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("cert: cannot read /nonexistent.pem"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("cert: cannot read /nonexistent.pem"), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, KeepAliveMustBeShorterThanIdleTimeout) {
   auto r = serve_with(
       R"({"listen": ["unix:///tmp/x.sock"], "idleTimeoutMs": 1000, "keepAliveMs": 5000})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("keepAliveMs:"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("keepAliveMs:"), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, PeersFileMustBeReadable) {
   auto r = serve_with(R"({"listen": ["unix:///tmp/x.sock"], "peers": "/nonexistent/peers.json"})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("peers: cannot read /nonexistent/peers.json"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.out.find("peers: cannot read /nonexistent/peers.json"), std::string::npos) << r.out;
   r = serve_with(R"({"listen": ["unix:///tmp/x.sock"], "peers": 3})");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("peers: expected a string"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("peers: expected a string"), std::string::npos) << r.out;
 }
 
 TEST_F(ServeConfigTest, MaxStreamsIsBounded) {
@@ -119,7 +101,7 @@ TEST_F(ServeConfigTest, MaxStreamsIsBounded) {
     auto r =
         serve_with(std::string(R"({"listen": ["unix:///tmp/x.sock"], "maxStreams": )") + bad + "}");
     EXPECT_EQ(r.exit_code, 2) << bad;
-    EXPECT_NE(r.output.find("maxStreams: expected a whole number"), std::string::npos) << r.output;
+    EXPECT_NE(r.out.find("maxStreams: expected a whole number"), std::string::npos) << r.out;
   }
 }
 
@@ -127,11 +109,11 @@ TEST_F(ServeConfigTest, FlagsOverrideTheFile) {
   // The file's listen is bad; the command line's replaces it, and the next problem is reported.
   auto r = serve_with(R"({"listen": ["quic://nope"]})", "--listen quic://127.0.0.1:4433");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("listen[0]"), std::string::npos) << r.output;  // the file is read first
+  EXPECT_NE(r.out.find("listen[0]"), std::string::npos) << r.out;  // the file is read first
   std::ofstream(path_) << R"({"idleTimeoutMs": 1000})";
-  r = run("serve --config " + path_ + " --listen quic://127.0.0.1:4433");
+  r = run_alknet("serve --config " + path_ + " --listen quic://127.0.0.1:4433");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("cert/key"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("cert/key"), std::string::npos) << r.out;
 }
 
 }  // namespace
