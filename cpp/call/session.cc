@@ -198,16 +198,27 @@ void CallSession::on_closed() {
 // ---- answers from the handler ----
 
 void CallSession::write_frame(std::string_view type, std::string_view payload_json) {
-  std::string frame;
-  if (!wire::append_frame_raw(frame, type, request_id_, payload_json)) {
-    // An answer above 64 MiB cannot be framed; report that instead of dropping it silently.
-    CallError e = CallError::internal("answer exceeds the 64 MiB frame limit");
-    wire::append_frame_raw(frame, wire::kError, request_id_, dump_json(e.to_payload()));
-    stream_.write(std::move(frame));
-    terminal(std::string(codes::kInternal), e.message);
+  frame_.clear();
+  if (!wire::append_frame_raw(frame_, type, request_id_, payload_json)) {
+    frame_too_large();
     return;
   }
-  stream_.write(std::move(frame));
+  send_frame();
+}
+
+void CallSession::frame_too_large() {
+  // An answer above 64 MiB cannot be framed; report that instead of dropping it silently.
+  CallError e = CallError::internal("answer exceeds the 64 MiB frame limit");
+  frame_.clear();
+  wire::append_frame_raw(frame_, wire::kError, request_id_, dump_json(e.to_payload()));
+  send_frame();
+  terminal(std::string(codes::kInternal), e.message);
+}
+
+void CallSession::send_frame() {
+  stream_.append(frame_);
+  // The buffer is reused for every answer; a large one is not kept for the rest of the call.
+  if (frame_.capacity() > kKeepFrameCapacity) std::string().swap(frame_);
 }
 
 void CallSession::respond(const nlohmann::json& output) {
@@ -216,12 +227,12 @@ void CallSession::respond(const nlohmann::json& output) {
 
 void CallSession::respond_json_text(std::string_view output_json) {
   if (state_ != State::running_json) return;
-  std::string payload;
-  payload.reserve(output_json.size() + 12);
-  payload += R"({"output":)";
-  payload += output_json;
-  payload += '}';
-  write_frame(wire::kResponded, payload);
+  frame_.clear();
+  if (wire::append_output_frame(frame_, request_id_, output_json)) {
+    send_frame();
+  } else {
+    frame_too_large();
+  }
   if (kind_ != OpKind::subscription && state_ == State::running_json) terminal("ok", "");
 }
 
@@ -267,9 +278,9 @@ void CallSession::begin_raw(bool tty) {
 
 void CallSession::send_chunk(wire::ChunkType type, std::string_view bytes) {
   if (state_ != State::running_raw) return;
-  std::string out;
-  wire::append_chunks(out, type, bytes);
-  stream_.write(std::move(out));
+  frame_.clear();
+  wire::append_chunks(frame_, type, bytes);
+  send_frame();
 }
 
 void CallSession::finish_raw(int exit_code) {

@@ -85,6 +85,8 @@ class CallSession : public transport::StreamReceiver, public CallSink {
   void abandon(std::string outcome, std::string detail);  // reset + cancel: the stream is unusable
   void terminal(std::string outcome, std::string detail);
   void write_frame(std::string_view type, std::string_view payload_json);
+  void frame_too_large();  // answers INTERNAL instead of a frame above the limit; terminal
+  void send_frame();       // queues frame_ on the stream
   void retire_handler(bool cancel);
   void record(std::string outcome, std::string detail);
 
@@ -99,6 +101,8 @@ class CallSession : public transport::StreamReceiver, public CallSink {
   std::unique_ptr<Handler> handler_;
   wire::FrameDecoder frames_;
   wire::ChunkDecoder chunks_;
+  std::string frame_;  // the answer being encoded; reused (see send_frame)
+  static constexpr size_t kKeepFrameCapacity = size_t{64} << 10;
   bool peer_fin_ = false;
   bool stdin_ended_ = false;
   bool input_paused_ = false;

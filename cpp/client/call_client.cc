@@ -2,6 +2,7 @@
 
 #include "transport/quic/quic_client.h"
 #include "transport/uv_byte_stream.h"
+#include "wire/canonical_json.h"
 #include "wire/envelope.h"
 #include "wire/frame_decoder.h"
 
@@ -226,16 +227,31 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
 
   void read_frames() {
     auto alive = alive_;
+    // The switch frame of a raw call needs its parsed output; json calls may take the fast path.
+    const bool fast = events_.on_output_text && options_.carriage == call::Carriage::json;
     while (!ended_ && !raw_) {
-      std::optional<wire::Envelope> env = frames_.next();
-      if (!env) {
-        if (frames_.error() != wire::FrameError::none) {
-          end(CallError::internal(std::string("malformed frame from the server: ") +
-                                  wire::describe(frames_.error())));
-        }
+      const std::optional<std::string_view> body = frames_.next_body();
+      if (!body) {
+        if (frames_.error() != wire::FrameError::none) malformed();
         return;
       }
-      handle_envelope(*env);
+      if (fast) {
+        if (const std::optional<std::string_view> output =
+                wire::canonical_responded_output(*body)) {
+          handle_output_text(*output);
+          if (!*alive) return;
+          continue;
+        }
+      }
+      wire::Envelope env;
+      std::string detail;
+      const wire::FrameError e = wire::parse_envelope(*body, env, &detail);
+      if (e != wire::FrameError::none) {
+        frames_.fail(e, std::move(detail));
+        malformed();
+        return;
+      }
+      handle_envelope(env);
       if (!*alive) return;
     }
     if (raw_ && !ended_) {
@@ -244,13 +260,32 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
     }
   }
 
+  void malformed() {
+    end(CallError::internal(std::string("malformed frame from the server: ") +
+                            wire::describe(frames_.error())));
+  }
+
+  // A call.responded output taken from the frame as is (canonical JSON text).
+  void handle_output_text(std::string_view output) {
+    ++outputs_;
+    auto alive = alive_;
+    events_.on_output_text(output);
+    if (!*alive) return;
+    if (options_.kind && *options_.kind != call::OpKind::subscription) end(std::nullopt);
+  }
+
   void handle_envelope(const wire::Envelope& env) {
     if (env.type == wire::kResponded) {
-      const nlohmann::json& output = env.payload.contains("output") ? env.payload["output"] : env.payload;
+      const nlohmann::json& output =
+          env.payload.contains("output") ? env.payload["output"] : env.payload;
       if (options_.carriage == call::Carriage::raw && output.is_object() &&
           output.value("carriage", "") == "raw") {
         raw_ = true;
         if (events_.on_raw_open) events_.on_raw_open(output.value("tty", false));
+        return;
+      }
+      if (events_.on_output_text) {
+        handle_output_text(output.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         return;
       }
       ++outputs_;
@@ -276,7 +311,8 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
         }
         return;
       }
-      if (chunk->type == wire::ChunkType::stdout_data || chunk->type == wire::ChunkType::stderr_data) {
+      if (chunk->type == wire::ChunkType::stdout_data ||
+          chunk->type == wire::ChunkType::stderr_data) {
         if (events_.on_chunk) events_.on_chunk(chunk->type, chunk->payload);
       } else if (chunk->type == wire::ChunkType::control_out) {
         nlohmann::json msg = nlohmann::json::parse(chunk->payload, nullptr, false);
@@ -307,7 +343,7 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   transport::quic::QuicStream* quic_stream_ = nullptr;  // the same stream, when over QUIC
   std::shared_ptr<transport::quic::QuicClient> quic_;   // the connection this call uses
   uint64_t ticket_ = 0;                                 // a pending QUIC stream open
-  std::string outbox_;                          // bytes queued before the connection exists
+  std::string outbox_;                                  // bytes queued before the connection exists
   wire::FrameDecoder frames_;
   wire::ChunkDecoder chunks_;
   bool raw_ = false;

@@ -58,6 +58,13 @@ struct ClientQuicOptions {
 struct CallEvents {
   /// Each call.responded output (not the raw switch frame).
   std::function<void(const nlohmann::json& output)> on_output;
+  /// Each call.responded output as compact JSON text, exactly what nlohmann's dump() prints for it
+  /// (no whitespace, keys sorted, invalid UTF-8 replaced); when set, on_output is not called. An
+  /// output already in that form on the wire — every output of our own servers — is passed on
+  /// from the received bytes without being parsed (see wire::canonical_responded_output), which
+  /// is what makes printing a log stream cheap; others are parsed and dumped. The view is valid
+  /// during the call only. Not used for the raw carriage's switch frame.
+  std::function<void(std::string_view output_json)> on_output_text;
   /// Raw carriage: the server switched; chunks follow.
   std::function<void(bool tty)> on_raw_open;
   /// Raw carriage: stdout/stderr bytes (type is stdout_data or stderr_data).

@@ -6,20 +6,24 @@ namespace alk::ops {
 
 void append_output_event(std::string& out, std::string_view stream, std::string_view bytes,
                          std::string_view timestamp) {
-  out += R"({"stream":")";
-  out += stream;
-  out += '"';
+  // Keys in sorted order, as nlohmann and serde_json write objects: receivers may pass the text on
+  // as is (see wire::is_canonical_json).
+  const bool text = wire::is_valid_utf8(bytes);
+  if (text) {
+    out += R"({"stream":")";
+    out += stream;
+    out += R"(","text":)";
+    wire::append_json_string(out, bytes);
+  } else {
+    out += R"({"base64":")";
+    wire::append_base64(out, bytes);
+    out += R"(","stream":")";
+    out += stream;
+    out += '"';
+  }
   if (!timestamp.empty()) {
     out += R"(,"timestamp":)";
     wire::append_json_string(out, timestamp);
-  }
-  if (wire::is_valid_utf8(bytes)) {
-    out += R"(,"text":)";
-    wire::append_json_string(out, bytes);
-  } else {
-    out += R"(,"base64":")";
-    wire::append_base64(out, bytes);
-    out += '"';
   }
   out += '}';
 }

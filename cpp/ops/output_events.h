@@ -1,5 +1,6 @@
 // The output events of logs, exec and run as JSON text, built without nlohmann on the hot path:
-// {"stream":"stdout","text":"…"} — or "base64" when the bytes are not UTF-8 — plus "timestamp".
+// {"stream":"stdout","text":"…"} — or "base64" when the bytes are not UTF-8 — plus "timestamp",
+// with the keys sorted (the canonical form nlohmann's dump() prints).
 #pragma once
 
 #include <string>

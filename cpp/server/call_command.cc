@@ -1,7 +1,10 @@
 #include "server/call_command.h"
 
+#include <poll.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 
@@ -19,6 +22,71 @@ void print_error(const call::CallError& e) {
   std::fprintf(stderr, "%s\n", nlohmann::json({{"error", e.to_payload()}}).dump().c_str());
 }
 
+// The output lines of a json call, written to stdout with one write(2) per loop turn (a uv_check
+// flushes after each I/O phase), so a burst of log lines costs one system call per read batch and
+// a quiet follow still prints each line as soon as it arrives.
+class LineWriter {
+ public:
+  explicit LineWriter(uv_loop_t* loop) {
+    uv_check_init(loop, &check_);
+    check_.data = this;
+    uv_check_start(&check_, [](uv_check_t* c) { static_cast<LineWriter*>(c->data)->flush(); });
+    uv_unref(reinterpret_cast<uv_handle_t*>(&check_));  // never keeps the loop alive
+  }
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
+  ~LineWriter() { flush(); }
+
+  void add(std::string_view json) {
+    buf_.append(json);
+    buf_.push_back('\n');
+    if (buf_.size() >= kFlushAt) flush();
+  }
+
+  void flush() {
+    size_t done = 0;
+    while (done < buf_.size()) {
+      const ssize_t n = ::write(STDOUT_FILENO, buf_.data() + done, buf_.size() - done);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EAGAIN) {
+        pollfd p{STDOUT_FILENO, POLLOUT, 0};  // a non-blocking stdout we inherited
+        ::poll(&p, 1, -1);
+      } else if (n < 0 && errno != EINTR) {
+        break;  // EPIPE and the like: the reader is gone; as with fwrite, the lines are dropped
+      }
+    }
+    buf_.clear();
+  }
+
+  /// Flushes and stops the check handle; the loop must run once more to close it.
+  void close() {
+    flush();
+    uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
+  }
+
+ private:
+  static constexpr size_t kFlushAt = size_t{256} << 10;
+  uv_check_t check_{};
+  std::string buf_;
+};
+
+// Like `docker run`, the process exits with the container's code (run, exec): their last output
+// is {"exitCode":N,"terminal":true}.
+void note_exit_code(std::string_view output_json, int& exit_code) {
+  // Log lines never carry the key: look for it before parsing anything.
+  constexpr std::string_view kKey = "\"terminal\"";
+  if (::memmem(output_json.data(), output_json.size(), kKey.data(), kKey.size()) == nullptr) {
+    return;
+  }
+  const nlohmann::json output = nlohmann::json::parse(output_json, nullptr, false);
+  if (!output.is_object()) return;
+  const auto terminal = output.find("terminal");
+  if (terminal == output.end() || !terminal->is_boolean() || !terminal->get<bool>()) return;
+  const auto code = output.find("exitCode");
+  exit_code = code != output.end() && code->is_number_integer() ? code->get<int>() : 0;
+}
+
 }  // namespace
 
 int run_call(const CallCommandOptions& options) {
@@ -29,7 +97,8 @@ int run_call(const CallCommandOptions& options) {
   }
   nlohmann::json input = nlohmann::json::parse(options.input, nullptr, false);
   if (input.is_discarded()) {
-    std::fprintf(stderr, "alknet-docker call: INPUT is not valid JSON: %s\n", options.input.c_str());
+    std::fprintf(stderr, "alknet-docker call: INPUT is not valid JSON: %s\n",
+                 options.input.c_str());
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -42,19 +111,18 @@ int run_call(const CallCommandOptions& options) {
   std::unique_ptr<Terminal> terminal;
   std::unique_ptr<client::ClientCall> call;
 
+  LineWriter lines(loop);
   client::CallEvents events;
-  events.on_output = [&exit_code](const nlohmann::json& output) {
-    // Like `docker run`, the process exits with the container's code (run, exec).
-    if (output.is_object() && output.value("terminal", false)) exit_code = output.value("exitCode", 0);
-    const std::string line = output.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fputc('\n', stdout);
+  events.on_output_text = [&exit_code, &lines](std::string_view output_json) {
+    note_exit_code(output_json, exit_code);
+    lines.add(output_json);
   };
   events.on_raw_open = [&](bool tty) {
     terminal = std::make_unique<Terminal>(loop, *call, tty);
     terminal->start();
   };
-  events.on_chunk = [](wire::ChunkType type, std::string_view bytes) {
+  events.on_chunk = [&lines](wire::ChunkType type, std::string_view bytes) {
+    lines.flush();
     FILE* out = type == wire::ChunkType::stderr_data ? stderr : stdout;
     std::fwrite(bytes.data(), 1, bytes.size(), out);
     std::fflush(out);
@@ -69,6 +137,7 @@ int run_call(const CallCommandOptions& options) {
     if (terminal) terminal->resume_input();
   };
   events.on_end = [&](std::optional<call::CallError> error) {
+    lines.flush();
     std::fflush(stdout);
     if (error) {
       print_error(*error);
@@ -82,6 +151,7 @@ int run_call(const CallCommandOptions& options) {
   call = caller->call(options.operation, std::move(input), std::move(events), call_options);
 
   uv_run(loop, UV_RUN_DEFAULT);
+  lines.close();
   std::fflush(stdout);
   terminal.reset();
   call.reset();

@@ -35,6 +35,9 @@ class ByteStream {
   virtual void set_receiver(StreamReceiver* receiver) = 0;
   /// Queues bytes for the peer. Never fails synchronously; ignored after finish() or a reset.
   virtual void write(std::string bytes) = 0;
+  /// Same as write(), copying `bytes`: the caller keeps its buffer (and its capacity) for the
+  /// next message, and a transport that coalesces queued bytes saves an allocation per write.
+  virtual void append(std::string_view bytes) { write(std::string(bytes)); }
   /// Bytes accepted by write() that the transport has not yet handed off.
   virtual size_t queued_bytes() const = 0;
   /// Ends our direction (FIN) after every queued byte.

@@ -31,6 +31,13 @@ void UvByteStream::write(std::string bytes) {
   if (!writing_) flush();
 }
 
+void UvByteStream::append(std::string_view bytes) {
+  if (closing_ || fin_requested_ || bytes.empty()) return;
+  pending_.append(bytes);
+  if (queued_bytes() > kHighWater) congested_ = true;
+  if (!writing_) flush();
+}
+
 void UvByteStream::flush() {
   if (pending_.empty() || closing_) return;
   in_flight_.swap(pending_);
@@ -58,7 +65,13 @@ void UvByteStream::on_write(uv_write_t* req, int status) {
     return;
   }
   self->flush();
-  if (!self->writing_) self->maybe_shutdown();
+  if (!self->writing_) {
+    // Nothing queued: the two buffers, which take turns and keep their capacity while a burst
+    // lasts, are trimmed, so an idle stream (a quiet log follow) does not hold on to a megabyte.
+    if (self->in_flight_.capacity() > kKeepCapacity) std::string().swap(self->in_flight_);
+    if (self->pending_.capacity() > kKeepCapacity) std::string().swap(self->pending_);
+    self->maybe_shutdown();
+  }
   if (self->congested_ && self->queued_bytes() <= kLowWater && !self->closing_) {
     self->congested_ = false;
     if (self->receiver_) self->receiver_->on_drain();

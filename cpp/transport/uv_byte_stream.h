@@ -30,6 +30,7 @@ class UvByteStream final : public ByteStream {
   // ByteStream
   void set_receiver(StreamReceiver* receiver) override { receiver_ = receiver; }
   void write(std::string bytes) override;
+  void append(std::string_view bytes) override;
   size_t queued_bytes() const override { return pending_.size() + in_flight_.size(); }
   void finish() override;
   void reset() override;
@@ -38,6 +39,8 @@ class UvByteStream final : public ByteStream {
   std::string describe_peer() const override { return peer_; }
 
  private:
+  static constexpr size_t kKeepCapacity = size_t{64} << 10;
+
   ~UvByteStream() override;
   void flush();
   void maybe_shutdown();

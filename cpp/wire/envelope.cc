@@ -24,6 +24,24 @@ bool append_frame_raw(std::string& out, std::string_view type, std::string_view 
   return true;
 }
 
+bool append_output_frame(std::string& out, std::string_view id, std::string_view output_json) {
+  const size_t start = out.size();
+  out.reserve(start + output_json.size() + id.size() + 64);
+  out.append(kFramePrefixBytes, '\0');
+  out += R"({"type":"call.responded","id":)";
+  append_json_string(out, id);
+  out += R"(,"payload":{"output":)";
+  out += output_json;
+  out += "}}";
+  const size_t body = out.size() - start - kFramePrefixBytes;
+  if (body > kMaxFrameBytes) {
+    out.resize(start);
+    return false;
+  }
+  put_u32_be(out.data() + start, static_cast<uint32_t>(body));
+  return true;
+}
+
 bool append_frame(std::string& out, const Envelope& env) {
   // Invalid UTF-8 inside the payload is replaced rather than throwing: an encoder must never fail
   // on a value the engine built itself.

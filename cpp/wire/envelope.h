@@ -36,6 +36,10 @@ bool append_frame(std::string& out, const Envelope& env);
 bool append_frame_raw(std::string& out, std::string_view type, std::string_view id,
                       std::string_view payload_json);
 
+/// Same as append_frame_raw for the hot answer, call.responded with payload
+/// {"output":output_json}; the caller guarantees `output_json` is one valid JSON value.
+bool append_output_frame(std::string& out, std::string_view id, std::string_view output_json);
+
 /// Convenience: the frame for `env` as a new string (empty if it would be too large).
 std::string encode_frame(const Envelope& env);
 

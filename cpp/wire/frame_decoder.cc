@@ -76,17 +76,21 @@ FrameError parse_envelope(std::string_view body, Envelope& out, std::string* det
 }
 
 void FrameDecoder::push(std::string_view bytes) {
-  if (error_ == FrameError::none) buf_.append(bytes);
+  if (error_ != FrameError::none) return;
+  settle();
+  buf_.append(bytes);
 }
 
 void FrameDecoder::fail(FrameError e, std::string detail) {
   error_ = e;
   detail_ = std::move(detail);
   buf_.clear();
+  consumed_ = 0;
 }
 
-std::optional<Envelope> FrameDecoder::next() {
+std::optional<std::string_view> FrameDecoder::next_body() {
   if (error_ != FrameError::none) return std::nullopt;
+  settle();
   const std::string_view pending = buf_.view();
   if (pending.size() < kFramePrefixBytes) return std::nullopt;
   const uint32_t len = get_u32_be(pending.data());
@@ -99,14 +103,20 @@ std::optional<Envelope> FrameDecoder::next() {
     return std::nullopt;
   }
   if (pending.size() - kFramePrefixBytes < len) return std::nullopt;
+  consumed_ = kFramePrefixBytes + len;
+  return pending.substr(kFramePrefixBytes, len);
+}
+
+std::optional<Envelope> FrameDecoder::next() {
+  const std::optional<std::string_view> body = next_body();
+  if (!body) return std::nullopt;
   Envelope env;
   std::string detail;
-  const FrameError e = parse_envelope(pending.substr(kFramePrefixBytes, len), env, &detail);
+  const FrameError e = parse_envelope(*body, env, &detail);
   if (e != FrameError::none) {
     fail(e, std::move(detail));
     return std::nullopt;
   }
-  buf_.consume(kFramePrefixBytes + len);
   return env;
 }
 

@@ -35,6 +35,15 @@ class FrameDecoder {
   /// (check error()).
   std::optional<Envelope> next();
 
+  /// The body of the next complete frame, unparsed (length checks only), or nullopt when more
+  /// bytes are needed or an error occurred (check error()). The frame counts as consumed; the view
+  /// stays valid until the next call on this decoder. A receiver with a fast path for bodies it
+  /// recognises parses the others with parse_envelope() (and reports its errors with fail()).
+  std::optional<std::string_view> next_body();
+
+  /// Makes `e` the sticky error (for a body from next_body() that parse_envelope() refused).
+  void fail(FrameError e, std::string detail);
+
   /// The sticky error, or FrameError::none.
   FrameError error() const { return error_; }
   /// Details of the error for logs (the JSON parser's message, the offending length).
@@ -42,16 +51,24 @@ class FrameDecoder {
 
   /// True when bytes of an unfinished frame are buffered: an EOF now means the peer cut a frame
   /// short.
-  bool partial() const { return !buf_.empty(); }
+  bool partial() const { return buf_.size() > consumed_; }
 
   /// Removes and returns the bytes buffered after the last decoded frame (for a protocol switch,
   /// such as the raw carriage following call.requested).
-  std::string take_remaining() { return buf_.take_all(); }
+  std::string take_remaining() {
+    settle();
+    return buf_.take_all();
+  }
 
  private:
-  void fail(FrameError e, std::string detail);
+  // Drops the frame last returned by next_body().
+  void settle() {
+    buf_.consume(consumed_);
+    consumed_ = 0;
+  }
 
   uint32_t max_;
+  size_t consumed_ = 0;  // bytes of the frame next_body() returned, still in buf_
   ByteQueue buf_;
   FrameError error_ = FrameError::none;
   std::string detail_;
