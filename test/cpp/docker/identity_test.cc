@@ -12,6 +12,7 @@
 #include "identity/peer_directory.h"
 #include "identity/session_identity.h"
 #include "support/engine_fixture.h"
+#include "support/per_container_ops.h"
 #include "transport/unix_listener.h"
 
 namespace alk::test {
@@ -168,25 +169,7 @@ TEST_F(IdentityTest, EachPeerSeesAndTouchesOnlyItsContainers) {
 
   // Every per-container operation on the other peer's container, and on one that does not exist.
   const std::string missing = "alknet-test-no-such-container";
-  struct Op {
-    const char* name;
-    json extra;
-    call::Carriage carriage = call::Carriage::json;
-  };
-  const std::vector<Op> ops = {
-      {"docker/container/inspect", json::object()},
-      {"docker/container/start", json::object()},
-      {"docker/container/stop", json::object()},
-      {"docker/container/kill", json::object()},
-      {"docker/container/restart", json::object()},
-      {"docker/container/remove", {{"force", true}}},
-      {"docker/container/wait", json::object()},
-      {"docker/container/logs", json::object()},
-      {"docker/container/stats", {{"stream", false}}},
-      {"docker/container/resize", {{"cols", 80}, {"rows", 24}}},
-      {"docker/container/exec", {{"command", {"true"}}}},
-      {"docker/container/attach", json::object(), call::Carriage::raw},
-  };
+  const auto& ops = per_container_ops();
   for (const auto& target : {b, missing}) {
     for (const auto& op : ops) {
       json input = op.extra;

@@ -22,6 +22,7 @@
 #include "client/call_client.h"
 #include "identity/peer_directory.h"
 #include "support/engine_fixture.h"
+#include "support/per_container_ops.h"
 #include "support/processes.h"
 #include "support/test_certs.h"
 
@@ -269,25 +270,7 @@ TEST_F(QuicIdentityTest, EachPeerSeesAndTouchesOnlyItsContainersAcrossTransports
   EXPECT_EQ(listed_by(kTara), std::set<std::string>{t});
   EXPECT_EQ(listed_by(kOps), (std::set<std::string>{a, b, t}));
 
-  struct Op {
-    const char* name;
-    json extra;
-    call::Carriage carriage = call::Carriage::json;
-  };
-  const std::vector<Op> ops = {
-      {"docker/container/inspect", json::object()},
-      {"docker/container/start", json::object()},
-      {"docker/container/stop", json::object()},
-      {"docker/container/kill", json::object()},
-      {"docker/container/restart", json::object()},
-      {"docker/container/remove", {{"force", true}}},
-      {"docker/container/wait", json::object()},
-      {"docker/container/logs", json::object()},
-      {"docker/container/stats", {{"stream", false}}},
-      {"docker/container/resize", {{"cols", 80}, {"rows", 24}}},
-      {"docker/container/exec", {{"command", {"true"}}}},
-      {"docker/container/attach", json::object(), call::Carriage::raw},
-  };
+  const auto& ops = per_container_ops();
   // Certificate peer on a certificate peer's container, on a token peer's, and the other way.
   const std::vector<std::tuple<const char*, Caller, std::string>> pairs = {
       {"alice on bob's", kAlice, b}, {"bob on tara's", kBob, t}, {"tara on alice's", kTara, a}};
