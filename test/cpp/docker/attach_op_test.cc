@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/engine_fixture.h"
+#include "support/numbered_lines.h"
 
 namespace alk::test {
 namespace {
@@ -34,18 +35,6 @@ class AttachOpTest : public EngineFixture {
     run_until([] { return false; }, ms);
   }
 };
-
-std::string pseudo_random_bytes(size_t n) {
-  std::string out(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    out[i] = static_cast<char>(x >> 56);
-  }
-  return out;
-}
 
 TEST_F(AttachOpTest, SixteenMiBRoundTripThenExitCodeLast) {
   // -i: OpenStdin + StdinOnce, so the end of our stdin closes cat's.

@@ -20,6 +20,7 @@
 
 #include "client/call_client.h"
 #include "support/engine_fixture.h"
+#include "support/numbered_lines.h"
 #include "support/processes.h"
 #include "support/test_certs.h"
 #include "support/udp_impairment.h"
@@ -55,18 +56,6 @@ void remove_stale() {
     run_command("ip link del " + host_link(tag));
     run_command("ip netns del " + name);
   }
-}
-
-std::string pseudo_random_bytes(size_t n) {
-  std::string out(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    out[i] = static_cast<char>(x >> 56);
-  }
-  return out;
 }
 
 class QuicNetemTest : public EngineFixture {

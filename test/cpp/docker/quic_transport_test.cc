@@ -253,18 +253,6 @@ TEST_F(QuicTransportTest, HundredConcurrentLogSubscriptionsOnOneConnection) {
   for (const auto& rec : records_) EXPECT_EQ(rec.outcome, "ok");
 }
 
-std::string pseudo_random_bytes(size_t n) {
-  std::string out(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    out[i] = static_cast<char>(x >> 56);
-  }
-  return out;
-}
-
 TEST_F(QuicTransportTest, SixteenMiBAttachRoundTripOverTheRawCarriage) {
   const std::string id = create_container("cat", "-i");  // OpenStdin + StdinOnce
   auto& c = make_client(tls_for("client-a"));

@@ -1,5 +1,6 @@
 #include "support/numbered_lines.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace alk::test {
@@ -24,6 +25,18 @@ std::string numbered_lines(size_t n) {
     out += '-';
     out += kFill;
     out += '\n';
+  }
+  return out;
+}
+
+std::string pseudo_random_bytes(size_t n) {
+  std::string out(n, '\0');
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    out[i] = static_cast<char>(x >> 56);
   }
   return out;
 }

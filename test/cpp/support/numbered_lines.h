@@ -1,5 +1,5 @@
-// Large, exactly predictable container output for the streaming tests: numbered lines printed by
-// busybox awk inside the container, and the same bytes built here to compare against.
+// Large, exactly predictable payloads for the streaming tests: numbered lines printed by busybox
+// awk inside the container (and the same bytes built here to compare against), and binary bytes.
 #pragma once
 
 #include <cstddef>
@@ -15,5 +15,9 @@ std::string numbered_lines_awk(size_t n, int exit_code = 0);
 
 /// What numbered_lines_awk(n) prints.
 std::string numbered_lines(size_t n);
+
+/// `n` bytes of every value (xorshift from a fixed seed: the same bytes every run), for binary
+/// round trips through attach and exec.
+std::string pseudo_random_bytes(size_t n);
 
 }  // namespace alk::test
