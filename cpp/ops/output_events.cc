@@ -8,13 +8,12 @@ void append_output_event(std::string& out, std::string_view stream, std::string_
                          std::string_view timestamp) {
   // Keys in sorted order, as nlohmann and serde_json write objects: receivers may pass the text on
   // as is (see wire::is_canonical_json).
-  const bool text = wire::is_valid_utf8(bytes);
-  if (text) {
-    out += R"({"stream":")";
-    out += stream;
-    out += R"(","text":)";
-    wire::append_json_string(out, bytes);
-  } else {
+  const size_t start = out.size();
+  out += R"({"stream":")";
+  out += stream;
+  out += R"(","text":)";
+  if (!wire::append_json_string_if_utf8(out, bytes)) {
+    out.resize(start);
     out += R"({"base64":")";
     wire::append_base64(out, bytes);
     out += R"(","stream":")";

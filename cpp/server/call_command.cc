@@ -1,12 +1,15 @@
 #include "server/call_command.h"
 
 #include <poll.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "client/call_client.h"
 #include "server/terminal.h"
@@ -71,14 +74,46 @@ class LineWriter {
   std::string buf_;
 };
 
+// Whether `text` contains `"terminal"`. Runs on every printed line, so it filters on four of
+// the key's bytes sixteen positions at a time (a general memmem costs more than the rest of the
+// line's handling).
+bool mentions_terminal(std::string_view text) {
+  constexpr std::string_view kKey = "\"terminal\"";
+  const char* p = text.data();
+  const size_t n = text.size();
+  if (n < kKey.size()) return false;
+  const size_t last = n - kKey.size();  // last possible start
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i t = _mm_set1_epi8('t');
+  const __m128i l = _mm_set1_epi8('l');
+  for (; i + 16 <= last + 1; i += 16) {
+    const auto load = [&](size_t at) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + at));
+    };
+    const __m128i hit =
+        _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(load(0), quote), _mm_cmpeq_epi8(load(1), t)),
+                      _mm_and_si128(_mm_cmpeq_epi8(load(8), l), _mm_cmpeq_epi8(load(9), quote)));
+    for (unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit)); mask != 0;
+         mask &= mask - 1) {
+      if (text.compare(i + static_cast<size_t>(__builtin_ctz(mask)), kKey.size(), kKey) == 0) {
+        return true;
+      }
+    }
+  }
+#endif
+  for (; i <= last; ++i) {
+    if (p[i] == '"' && text.compare(i, kKey.size(), kKey) == 0) return true;
+  }
+  return false;
+}
+
 // Like `docker run`, the process exits with the container's code (run, exec): their last output
 // is {"exitCode":N,"terminal":true}.
 void note_exit_code(std::string_view output_json, int& exit_code) {
   // Log lines never carry the key: look for it before parsing anything.
-  constexpr std::string_view kKey = "\"terminal\"";
-  if (::memmem(output_json.data(), output_json.size(), kKey.data(), kKey.size()) == nullptr) {
-    return;
-  }
+  if (!mentions_terminal(output_json)) return;
   const nlohmann::json output = nlohmann::json::parse(output_json, nullptr, false);
   if (!output.is_object()) return;
   const auto terminal = output.find("terminal");

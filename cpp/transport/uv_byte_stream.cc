@@ -2,14 +2,55 @@
 
 #include <poll.h>
 
+#include <vector>
+
 namespace alk::transport {
+
+namespace {
+
+// Spare write buffers of this thread's streams. A stream holds buffers only while it has bytes
+// to write, so a thousand idle streams (quiet log follows) hold none, and a busy one refills warm
+// memory instead of growing a fresh buffer — page faults and all — for every burst. At most
+// kMaxSpares buffers of at most kMaxCapacity are kept.
+class SpareBuffers {
+ public:
+  static void take(std::string& s) {
+    std::vector<std::string>& spares = list();
+    if (s.capacity() > kSmall || spares.empty()) return;
+    s.swap(spares.back());
+    spares.pop_back();
+  }
+  static void give(std::string& s) {
+    if (s.capacity() <= kSmall) return;
+    std::vector<std::string>& spares = list();
+    if (spares.size() < kMaxSpares && s.capacity() <= kMaxCapacity) {
+      s.clear();
+      spares.push_back(std::move(s));
+    }
+    std::string().swap(s);
+  }
+
+ private:
+  static constexpr size_t kSmall = 4096;
+  static constexpr size_t kMaxSpares = 2;
+  static constexpr size_t kMaxCapacity = size_t{2} << 20;
+  static std::vector<std::string>& list() {
+    thread_local std::vector<std::string> spares;
+    return spares;
+  }
+};
+
+}  // namespace
 
 UvByteStream::UvByteStream(uv_pipe_t* pipe, std::string peer_description)
     : pipe_(pipe), peer_(std::move(peer_description)) {
   pipe_->data = this;
 }
 
-UvByteStream::~UvByteStream() = default;
+UvByteStream::~UvByteStream() {
+  SpareBuffers::give(pending_);
+  SpareBuffers::give(in_flight_);
+}
 
 void UvByteStream::adopt_receiver(std::unique_ptr<StreamReceiver> receiver) {
   receiver_ = receiver.get();
@@ -22,7 +63,7 @@ void UvByteStream::start() {
 
 void UvByteStream::write(std::string bytes) {
   if (closing_ || fin_requested_ || bytes.empty()) return;
-  if (pending_.empty()) {
+  if (pending_.empty() && bytes.size() > pending_.capacity()) {
     pending_ = std::move(bytes);
   } else {
     pending_ += bytes;
@@ -33,6 +74,7 @@ void UvByteStream::write(std::string bytes) {
 
 void UvByteStream::append(std::string_view bytes) {
   if (closing_ || fin_requested_ || bytes.empty()) return;
+  if (pending_.empty()) SpareBuffers::take(pending_);
   pending_.append(bytes);
   if (queued_bytes() > kHighWater) congested_ = true;
   if (!writing_) flush();
@@ -66,10 +108,9 @@ void UvByteStream::on_write(uv_write_t* req, int status) {
   }
   self->flush();
   if (!self->writing_) {
-    // Nothing queued: the two buffers, which take turns and keep their capacity while a burst
-    // lasts, are trimmed, so an idle stream (a quiet log follow) does not hold on to a megabyte.
-    if (self->in_flight_.capacity() > kKeepCapacity) std::string().swap(self->in_flight_);
-    if (self->pending_.capacity() > kKeepCapacity) std::string().swap(self->pending_);
+    // Nothing queued: the two buffers, which take turns while a burst lasts, go back to the pool.
+    SpareBuffers::give(self->in_flight_);
+    SpareBuffers::give(self->pending_);
     self->maybe_shutdown();
   }
   if (self->congested_ && self->queued_bytes() <= kLowWater && !self->closing_) {

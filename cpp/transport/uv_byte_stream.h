@@ -39,8 +39,6 @@ class UvByteStream final : public ByteStream {
   std::string describe_peer() const override { return peer_; }
 
  private:
-  static constexpr size_t kKeepCapacity = size_t{64} << 10;
-
   ~UvByteStream() override;
   void flush();
   void maybe_shutdown();
@@ -58,6 +56,8 @@ class UvByteStream final : public ByteStream {
   StreamReceiver* receiver_ = nullptr;
   std::unique_ptr<StreamReceiver> owned_receiver_;
   std::function<void()> on_released_;
+  // Both buffers come from a per-thread pool while there is something to write and go back to it
+  // when the stream falls idle (see uv_byte_stream.cc).
   std::string pending_;    // accepted, not yet given to uv_write
   std::string in_flight_;  // owned by the uv_write in progress
   uv_write_t write_req_{};

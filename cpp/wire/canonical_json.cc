@@ -44,6 +44,15 @@ bool is_lower_hex(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+// a < b as std::map orders keys (bytes as unsigned char); keys are short, so a loop beats memcmp.
+bool key_less(std::string_view a, std::string_view b) {
+  const size_t n = a.size() < b.size() ? a.size() : b.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
 int hex_value(unsigned char c) {
   return c <= '9' ? c - '0' : c - 'a' + 10;
 }
@@ -171,7 +180,7 @@ Ptr scan_value(Ptr p, Ptr end, int depth) {
         const std::string_view key(reinterpret_cast<const char*>(p + 1),
                                    static_cast<size_t>(key_end - p - 2));
         // std::map order (bytes as unsigned char), strictly increasing: sorted and unique.
-        if (!first && !(previous < key)) return nullptr;
+        if (!first && !key_less(previous, key)) return nullptr;
         previous = key;
         first = false;
         p = key_end;

@@ -39,28 +39,80 @@ bool second_byte_ok(unsigned char lead, unsigned char b) {
   }
 }
 
-// Index of the first byte at or after `i` that needs escaping ('"', '\\', below 0x20), or the
-// size of `s`.
-size_t next_to_escape(std::string_view s, size_t i) {
+// Index of the first byte at or after `i` that needs escaping ('"', '\\', below 0x20) — or, with
+// `stop_at_non_ascii`, that is not ASCII — or the size of `s`.
+template <bool stop_at_non_ascii>
+size_t next_special(std::string_view s, size_t i) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i control_max = _mm_set1_epi8(0x1F);
+  const __m128i space = _mm_set1_epi8(0x20);
   while (i + 16 <= n) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    // v <= 0x1F (unsigned) exactly when max(v, 0x1F) == 0x1F.
+    const __m128i low = stop_at_non_ascii
+                            // Signed: bytes >= 0x80 are negative, so below 0x20 as well.
+                            ? _mm_cmplt_epi8(v, space)
+                            // Unsigned v <= 0x1F exactly when max(v, 0x1F) == 0x1F.
+                            : _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
     const __m128i special =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                     _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max));
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), low);
     const int mask = _mm_movemask_epi8(special);
     if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
     i += 16;
   }
 #endif
-  while (i < n && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') ++i;
+  while (i < n && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' &&
+         (!stop_at_non_ascii || p[i] < 0x80)) {
+    ++i;
+  }
   return i;
+}
+
+// Length of the well-formed UTF-8 sequence at p (n bytes available), or 0.
+size_t valid_sequence(const unsigned char* p, size_t n) {
+  const unsigned char lead = p[0];
+  const int len = sequence_length(lead);
+  if (len == 0 || static_cast<size_t>(len) > n) return 0;
+  if (len > 1) {
+    if (!second_byte_ok(lead, p[1])) return 0;
+    for (int k = 2; k < len; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return 0;
+    }
+  }
+  return static_cast<size_t>(len);
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    default: {
+      const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(u, sizeof(u));
+    }
+  }
 }
 
 }  // namespace
@@ -69,40 +121,40 @@ void append_json_string(std::string& out, std::string_view s) {
   out.reserve(out.size() + s.size() + 2);
   out += '"';
   size_t run = 0;  // start of the current run of bytes that need no escaping
-  for (size_t i = next_to_escape(s, 0); i < s.size(); i = next_to_escape(s, i + 1)) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  for (size_t i = next_special<false>(s, 0); i < s.size(); i = next_special<false>(s, i + 1)) {
     out.append(s.data() + run, i - run);
     run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
-    }
+    append_escape(out, static_cast<unsigned char>(s[i]));
   }
   out.append(s.data() + run, s.size() - run);
   out += '"';
+}
+
+bool append_json_string_if_utf8(std::string& out, std::string_view s) {
+  const size_t start = out.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  out.reserve(out.size() + s.size() + 2);
+  out += '"';
+  size_t run = 0;
+  size_t i = next_special<true>(s, 0);
+  while (i < s.size()) {
+    if (p[i] >= 0x80) {
+      const size_t len = valid_sequence(p + i, s.size() - i);
+      if (len == 0) {
+        out.resize(start);
+        return false;
+      }
+      i = next_special<true>(s, i + len);
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    append_escape(out, p[i]);
+    i = next_special<true>(s, i + 1);
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+  return true;
 }
 
 bool is_valid_utf8(std::string_view s) {

@@ -11,6 +11,10 @@ namespace alk::wire {
 /// characters are escaped the way serde_json and nlohmann do (\n, \t, …, \u00XX lowercase).
 void append_json_string(std::string& out, std::string_view s);
 
+/// Same as append_json_string when `s` is valid UTF-8 (one pass for both); otherwise returns
+/// false and leaves `out` unchanged.
+bool append_json_string_if_utf8(std::string& out, std::string_view s);
+
 /// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 

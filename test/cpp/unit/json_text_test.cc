@@ -188,6 +188,39 @@ TEST(JsonText, Utf8AgreesWithReferenceOnAllShortStrings) {
   EXPECT_EQ(mismatches, 0u);
 }
 
+// The one-pass validate-and-escape must agree with is_valid_utf8 + append_json_string, wherever
+// the interesting byte sits relative to the sixteen-byte scan.
+TEST(JsonText, EscapeIfUtf8AgreesWithTheTwoPasses) {
+  size_t mismatches = 0;
+  auto check = [&](std::string_view v) {
+    std::string out = "prefix";
+    const bool ok = append_json_string_if_utf8(out, v);
+    const bool valid = is_valid_utf8(v);
+    const std::string expected = valid ? "prefix" + escaped(v) : "prefix";
+    if ((ok != valid || out != expected) && ++mismatches <= 10) {
+      ADD_FAILURE() << "disagreement on " << to_hex(v) << ": " << out;
+    }
+  };
+  std::string s(2, '\0');
+  for (uint32_t v = 0; v < (1u << 16); ++v) {
+    s[0] = static_cast<char>(v);
+    s[1] = static_cast<char>(v >> 8);
+    check(s);
+  }
+  std::vector<std::string> pieces = boundary_sequences();
+  for (const char* hex : {"c080", "eda080", "f4908080", "ff", "80", "c2", "e0a0", "c241"}) {
+    pieces.push_back(from_hex(hex));
+  }
+  for (const char* text : {"\"", "\\", "\n", "\x01", "\x7f", "é"}) pieces.emplace_back(text);
+  for (const std::string& piece : pieces) {
+    for (size_t pad = 0; pad < 34; ++pad) {
+      check(std::string(pad, 'a') + piece);
+      check(std::string(pad, 'a') + piece + std::string(33 - pad, 'b'));
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
+}
+
 TEST(JsonText, IncompleteTailOfEveryTruncation) {
   for (const std::string& seq : boundary_sequences()) {
     for (size_t k = 1; k < seq.size(); ++k) {
