@@ -5,11 +5,19 @@
 // name, awaits every completion — which comes from the daemon's own stream end, never from
 // polling — and prints the exit codes. Exits non-zero when a job failed.
 //
-//   node examples/coordinator.js [image]
+//   node examples/coordinator.js [image]                      the in-process engine
+//   node examples/coordinator.js [image] --server quic://host:4433 --ca ca.crt --cert c.crt --key c.key
+//   node examples/coordinator.js [image] --server unix:///run/alknet.sock
+//                                                             through `alknet-docker serve`
 
-const { Engine } = require('..');
+const { parseArgs } = require('node:util');
+const { Engine, connect } = require('..');
 
-const image = process.argv[2] || process.env.ALK_TEST_IMAGE || 'alknet-test/busybox:latest';
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { server: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } },
+});
+const image = positionals[0] || process.env.ALK_TEST_IMAGE || 'alknet-test/busybox:latest';
 
 const jobs = {
   count: 'for i in 1 2 3 4 5; do echo "step $i"; sleep 0.1; done',
@@ -42,7 +50,8 @@ async function runJob(docker, name, script) {
 }
 
 async function main() {
-  const docker = new Engine();
+  const docker = flags.server ? connect(flags.server, { ca: flags.ca, cert: flags.cert, key: flags.key }) : new Engine();
+  console.log(`coordinating through ${flags.server ?? 'the in-process engine'}`);
   const started = Date.now();
   const names = Object.keys(jobs);
   const results = await Promise.allSettled(names.map((name) => runJob(docker, name, jobs[name])));
