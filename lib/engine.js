@@ -15,6 +15,24 @@ const kCompleted = 6;
 const kAnswered = 7;
 const kError = 8;
 const kDrain = 9;
+const kOutputEvents = 10;
+
+// An output_events batch of the addon (cpp/node/event_queue.h): the output event objects of
+// logs, exec and run, built here from their parts — the same objects JSON.parse would give.
+function outputEvents(value) {
+  const [items, flags, stamps] = value;
+  for (let i = 0; i < items.length; i++) {
+    const f = flags[i];
+    const stream = (f & 1) !== 0 ? 'stderr' : 'stdout';
+    const payload = items[i];
+    if ((f & 8) !== 0) {
+      items[i] = (f & 2) === 0 ? { stream, text: payload, timestamp: stamps[i] } : { base64: payload, stream, timestamp: stamps[i] };
+    } else {
+      items[i] = (f & 2) === 0 ? { stream, text: payload } : { base64: payload, stream };
+    }
+  }
+  return items;
+}
 
 // Hands one native delivery — [kind, value, kind, value, …] — to a call's sink, in order.
 function dispatch(events, sink) {
@@ -23,6 +41,9 @@ function dispatch(events, sink) {
     switch (events[i]) {
       case kOutputs:
         sink.outputs(JSON.parse(value), value.length);
+        break;
+      case kOutputEvents:
+        sink.outputs(outputEvents(value), value[3]);
         break;
       case kStdout:
         sink.stdout(value);

@@ -52,6 +52,15 @@ class CallSink {
   /// call.responded with `output_json` already serialized (one JSON value): the hot path for
   /// log lines and exec output.
   virtual void respond_json_text(std::string_view output_json) = 0;
+  /// The hottest path, one output event of logs, exec or run given as its parts: `bytes` of
+  /// `stream` ("stdout" or "stderr"), with `timestamp` (empty: none). It stands for the event
+  /// {"stream", "text" — or "base64" when the bytes are not UTF-8 —, "timestamp"?}. A sink that
+  /// delivers events in a form of its own (the Node addon) takes it and returns true; the default
+  /// returns false, and the caller then encodes the JSON and calls respond_json_text().
+  virtual bool respond_output_event(std::string_view stream, std::string_view bytes,
+                                    std::string_view timestamp) {
+    return false;
+  }
   /// call.completed (subscriptions).
   virtual void complete() = 0;
   /// call.error; terminal.

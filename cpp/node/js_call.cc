@@ -1,5 +1,7 @@
 #include "node/js_call.h"
 
+#include <algorithm>
+
 #include "call/registry.h"
 #include "node/addon.h"
 #include "node/engine_host.h"
@@ -12,6 +14,54 @@ namespace {
 
 std::string dump(const nlohmann::json& v) {
   return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+napi_value make_string(napi_env env, const char* p, size_t n, bool ascii) {
+  napi_value s = nullptr;
+  if (ascii) {
+    napi_create_string_latin1(env, p, n, &s);
+  } else {
+    napi_create_string_utf8(env, p, n, &s);
+  }
+  return s;
+}
+
+// An output_events batch for lib/engine.js: [payloads (strings), flags (Uint8Array, see
+// OutputPart), timestamps (strings, undefined where none; or undefined), bytes]. One string per
+// event, made by V8 from the bytes directly: no JSON is written or parsed on the way.
+Napi::Value output_events_value(Napi::Env env, const Event& e) {
+  const size_t n = e.parts.size();
+  napi_value texts = nullptr;
+  napi_create_array_with_length(env, n, &texts);
+  Napi::Uint8Array flags = Napi::Uint8Array::New(env, n);
+  uint8_t* f = flags.Data();
+  napi_value stamps = nullptr;
+  if (!e.stamps.empty() || std::any_of(e.parts.begin(), e.parts.end(), [](const OutputPart& p) {
+        return p.flags & OutputPart::kTimestamp;
+      })) {
+    napi_create_array_with_length(env, n, &stamps);
+  }
+  size_t text_at = 0, stamp_at = 0, bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const OutputPart& part = e.parts[i];
+    napi_set_element(env, texts, static_cast<uint32_t>(i),
+                     make_string(env, e.text.data() + text_at, part.bytes,
+                                 (part.flags & OutputPart::kAscii) != 0));
+    text_at += part.bytes;
+    f[i] = part.flags;
+    if (part.flags & OutputPart::kTimestamp) {
+      napi_set_element(env, stamps, static_cast<uint32_t>(i),
+                       make_string(env, e.stamps.data() + stamp_at, part.stamp_bytes, false));
+      stamp_at += part.stamp_bytes;
+    }
+    bytes += part.bytes + part.stamp_bytes + 32;
+  }
+  Napi::Array value = Napi::Array::New(env, 4);
+  value.Set(uint32_t{0}, Napi::Value(env, texts));
+  value.Set(uint32_t{1}, flags);
+  value.Set(uint32_t{2}, stamps != nullptr ? Napi::Value(env, stamps) : env.Undefined());
+  value.Set(uint32_t{3}, Napi::Number::New(env, static_cast<double>(bytes)));
+  return value;
 }
 
 }  // namespace
@@ -111,6 +161,18 @@ void JsCall::respond_json_text(std::string_view output_json) {
   queued();
 }
 
+bool JsCall::respond_output_event(std::string_view stream, std::string_view bytes,
+                                  std::string_view timestamp) {
+  if (state_ != State::running_json) return true;
+  events_.add_output_event(stream == "stderr", bytes, timestamp);
+  if (kind_ != call::OpKind::subscription) {
+    events_.add(EventKind::answered);
+    terminal();
+  }
+  queued();
+  return true;
+}
+
 void JsCall::complete() {
   if (state_ != State::running_json) return;
   events_.add(EventKind::completed);
@@ -206,6 +268,9 @@ void JsCall::deliver() {
           break;
         case EventKind::exit:
           value = Napi::Number::New(env, static_cast<double>(e.number));
+          break;
+        case EventKind::output_events:
+          value = output_events_value(env, e);
           break;
         default:
           value = env.Undefined();

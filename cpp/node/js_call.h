@@ -47,6 +47,8 @@ class JsCall : public Napi::ObjectWrap<JsCall>, public call::CallSink, public De
   // CallSink
   void respond(const nlohmann::json& output) override;
   void respond_json_text(std::string_view output_json) override;
+  bool respond_output_event(std::string_view stream, std::string_view bytes,
+                            std::string_view timestamp) override;
   void complete() override;
   void fail(const call::CallError& error) override;
   bool writable() const override;

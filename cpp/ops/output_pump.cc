@@ -168,9 +168,11 @@ void OutputPump::emit(StreamState& s, std::string_view bytes, bool first_part) {
 
 void OutputPump::emit_text(StreamState& s, std::string_view text, std::string_view timestamp) {
   if (text.empty() && timestamp.empty()) return;
-  event_.clear();
-  append_output_event(event_, s.name, text, timestamp);
-  sink_.respond_json_text(event_);
+  if (!sink_.respond_output_event(s.name, text, timestamp)) {
+    event_.clear();
+    append_output_event(event_, s.name, text, timestamp);
+    sink_.respond_json_text(event_);
+  }
   bytes_emitted_ += text.size();
 }
 

@@ -44,6 +44,7 @@ test('create → start → logs → wait → remove', async () => {
     ['err1\n', 'err2\n', 'err3\n'],
   );
   assert.ok(logs.every((e) => /^\d{4}-\d\d-\d\dT/.test(e.timestamp)));
+  for (const e of logs) assert.deepEqual(Object.keys(e), ['stream', 'text', 'timestamp']);
   assert.equal((await waited).exitCode, 5);
   const inspected = await engine.containers.inspect(id);
   assert.equal(inspected.State.ExitCode, 5);
@@ -91,6 +92,22 @@ test('run: a container printing 10 MB then exiting 3 yields every byte, then {ex
   assert.equal(tail, '');
   assert.deepEqual(await run.completed, { exitCode: 3 });
   assert.match(run.containerId, /^[0-9a-f]{64}$/);
+  await released(engine);
+});
+
+test('output events: UTF-8 as text, other bytes as base64, with the documented keys in order', async () => {
+  const run = engine.containers.run(
+    spec(['sh', '-c', "printf 'ascii\\n'; printf 'w\\303\\266rld \\342\\234\\223\\n'; printf '\\377\\376x' >&2; exit 4"]),
+  );
+  const events = [];
+  for await (const event of run) events.push(event);
+  assert.deepEqual(await run.completed, { exitCode: 4 });
+  const out = events.filter((e) => e.stream === 'stdout');
+  assert.equal(out.map((e) => e.text).join(''), 'ascii\nwörld ✓\n');
+  for (const e of out) assert.deepEqual(Object.keys(e), ['stream', 'text']);
+  const err = events.filter((e) => e.stream === 'stderr');
+  assert.deepEqual(err, [{ base64: Buffer.from([0xff, 0xfe, 0x78]).toString('base64'), stream: 'stderr' }]);
+  assert.deepEqual(Object.keys(err[0]), ['base64', 'stream']);
   await released(engine);
 });
 
