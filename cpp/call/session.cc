@@ -260,7 +260,10 @@ void CallSession::fail(const CallError& error) {
 }
 
 bool CallSession::writable() const {
-  return stream_.queued_bytes() < transport::ByteStream::kHighWater;
+  // Not writable exactly when the stream counts as congested (queued bytes *above* the high-water
+  // mark), the state for which it promises on_drain: a handler that paused at exactly kHighWater
+  // would wait for a drain that never comes (seen as a stalled log follow over QUIC).
+  return stream_.queued_bytes() <= transport::ByteStream::kHighWater;
 }
 
 void CallSession::begin_raw(bool tty) {

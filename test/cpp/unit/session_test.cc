@@ -393,5 +393,45 @@ TEST_F(SessionTest, DiscoveryListsAndDescribesOperations) {
   EXPECT_EQ(schema.frames[0].payload["output"]["input"]["required"][0], "msg");
 }
 
+// A handler stops (writable() false) exactly when its stream counts as congested — queued bytes
+// above the high-water mark — the state for which the stream promises on_drain. At exactly the
+// mark the session must stay writable: a handler paused there was never resumed (a QUIC log
+// follow stalled for good when its queue happened to land on 1 MiB exactly).
+TEST(SessionBackpressure, WritableUntilAboveTheHighWaterMark) {
+  struct QueueStream : transport::ByteStream {
+    size_t queued = 0;
+    void set_receiver(transport::StreamReceiver*) override {}
+    void write(std::string bytes) override { queued += bytes.size(); }
+    size_t queued_bytes() const override { return queued; }
+    void finish() override {}
+    void reset() override {}
+    void pause_reading() override {}
+    void resume_reading() override {}
+    std::string describe_peer() const override { return "test"; }
+  };
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  auto deferrer = std::make_unique<Deferrer>(&loop);
+  call::Registry registry;
+  QueueStream stream;
+  call::SessionEnv env;
+  env.registry = &registry;
+  env.deferrer = deferrer.get();
+  {
+    call::CallSession session(stream, env);
+    constexpr size_t kHigh = transport::ByteStream::kHighWater;
+    stream.queued = kHigh - 1;
+    EXPECT_TRUE(session.writable());
+    stream.queued = kHigh;
+    EXPECT_TRUE(session.writable()) << "at the mark the stream is not congested: no drain follows";
+    stream.queued = kHigh + 1;
+    EXPECT_FALSE(session.writable());
+  }
+  bool closed = false;
+  deferrer->close([&] { closed = true; });
+  while (!closed) uv_run(&loop, UV_RUN_ONCE);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
 }  // namespace
 }  // namespace alk
