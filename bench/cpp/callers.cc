@@ -97,11 +97,13 @@ class InProcessCall final : public client::ClientCall {
   // ---- what the handler answers (through Sink) ----
   void respond(const nlohmann::json& output) {
     if (ended_ || raw_) return;
+    if (events_.on_output_text) return deliver_text(output.dump());
     deliver(output);
   }
   void respond_json_text(std::string_view output_json) {
     if (ended_ || raw_) return;
-    // The consumer gets a parsed value, as from a CallClient (which parses every frame).
+    // As from a CallClient: the text when the consumer takes text, else a parsed value.
+    if (events_.on_output_text) return deliver_text(output_json);
     deliver(nlohmann::json::parse(output_json, nullptr, false));
   }
   void complete() {
@@ -141,6 +143,12 @@ class InProcessCall final : public client::ClientCall {
   void deliver(const nlohmann::json& output) {
     auto alive = alive_;
     if (events_.on_output) events_.on_output(output);
+    if (!*alive) return;
+    if (kind_ != call::OpKind::subscription && !ended_) end(std::nullopt);
+  }
+  void deliver_text(std::string_view output_json) {
+    auto alive = alive_;
+    events_.on_output_text(output_json);
     if (!*alive) return;
     if (kind_ != call::OpKind::subscription && !ended_) end(std::nullopt);
   }
