@@ -22,7 +22,7 @@ const kOutputEvents = 10;
 function outputEvents(value) {
   const [items, flags, stamps] = value;
   for (let i = 0; i < items.length; i++) {
-    const f = flags[i];
+    const f = flags.charCodeAt(i);
     const stream = (f & 1) !== 0 ? 'stderr' : 'stdout';
     const payload = items[i];
     if ((f & 8) !== 0) {

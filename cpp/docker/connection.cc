@@ -25,6 +25,17 @@ Error make_error(Error::Kind kind, std::string message) {
   return e;
 }
 
+// The read buffers, one set per thread (one loop per thread) for all its connections: what a read
+// brings is handed to the owner, which consumes or copies it before the callback returns, so no
+// connection needs 64 KiB of its own — a log follow receiving a line now and then would keep them
+// resident. `which`: 0 for socket reads, 1 for decrypted TLS bytes. Not zero-filled.
+char* shared_read_buffer(int which) {
+  thread_local std::unique_ptr<char[]> buffers[2];
+  std::unique_ptr<char[]>& b = buffers[which];
+  if (!b) b.reset(new char[Connection::kReadBufferSize]);
+  return b.get();
+}
+
 }  // namespace
 
 struct Connection::WriteReq {
@@ -60,7 +71,6 @@ Connection* Connection::open(uv_loop_t* loop, const Endpoint& ep, const TlsSetup
   }
   c->handle()->data = c;
   c->handles_open_ = 2;
-  c->read_buf_ = std::make_unique<char[]>(kReadBufferSize);
   if (connect_timeout_ms > 0) {
     c->arm_timeout(connect_timeout_ms, "cannot connect to " + c->peer_ + ": no connection within " +
                                            std::to_string(connect_timeout_ms) + " ms");
@@ -85,7 +95,6 @@ void Connection::start_connect(const Endpoint& ep, const TlsSetup* tls) {
       return;
     }
     tls_ = std::move(session.value());
-    plain_buf_ = std::make_unique<char[]>(kReadBufferSize);
   }
   sockaddr_storage addr{};
   if (uv_ip4_addr(ep.host.c_str(), ep.port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
@@ -184,8 +193,7 @@ void Connection::became_connected() {
 }
 
 void Connection::on_alloc(uv_handle_t* h, size_t /*suggested*/, uv_buf_t* buf) {
-  auto* c = static_cast<Connection*>(h->data);
-  *buf = uv_buf_init(c->read_buf_.get(), static_cast<unsigned>(kReadBufferSize));
+  *buf = uv_buf_init(shared_read_buffer(0), static_cast<unsigned>(kReadBufferSize));
 }
 
 void Connection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
@@ -221,9 +229,10 @@ void Connection::on_bytes(const char* data, size_t len) {
   }
   // Every record of this read is decrypted and delivered, even if the owner stops reading
   // midway: the owner buffers what it cannot take yet (at most one read's worth).
+  char* plain = shared_read_buffer(1);
   for (;;) {
     std::string error;
-    const ptrdiff_t n = tls_->read(plain_buf_.get(), kReadBufferSize, &error);
+    const ptrdiff_t n = tls_->read(plain, kReadBufferSize, &error);
     if (tls_->has_output()) enqueue(tls_->take_output());
     if (n == 0) return;
     if (n == -1) {
@@ -234,7 +243,7 @@ void Connection::on_bytes(const char* data, size_t len) {
       fail(make_error(Error::Kind::tls, "TLS with " + peer_ + ": " + error));
       return;
     }
-    if (owner_ != nullptr) owner_->on_read(*this, std::string_view(plain_buf_.get(), n));
+    if (owner_ != nullptr) owner_->on_read(*this, std::string_view(plain, n));
     if (closing_) return;
   }
 }

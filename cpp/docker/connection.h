@@ -65,6 +65,7 @@ class Connection {
   /// What the connection carries, for ClientStats.
   enum class Role : uint8_t { busy, idle, hijacked };
 
+  /// Size of the read buffers, which all connections of a thread share (see connection.cc).
   static constexpr size_t kReadBufferSize = size_t{64} << 10;
 
   /// Starts connecting to `ep` (through TLS when `ep.tls`; `tls` must then be non-null) and arms
@@ -159,8 +160,6 @@ class Connection {
   uv_getaddrinfo_t resolve_req_{};
   uv_shutdown_t shutdown_req_{};
   std::unique_ptr<TlsSession> tls_;
-  std::unique_ptr<char[]> read_buf_;   // 64 KiB, reused for every read
-  std::unique_ptr<char[]> plain_buf_;  // 64 KiB of decrypted bytes (TLS only)
 
   std::vector<std::string> queue_;  // written by the next uv_write, in order
   size_t queued_bytes_ = 0;

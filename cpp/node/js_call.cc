@@ -26,15 +26,15 @@ napi_value make_string(napi_env env, const char* p, size_t n, bool ascii) {
   return s;
 }
 
-// An output_events batch for lib/engine.js: [payloads (strings), flags (Uint8Array, see
-// OutputPart), timestamps (strings, undefined where none; or undefined), bytes]. One string per
-// event, made by V8 from the bytes directly: no JSON is written or parsed on the way.
+// An output_events batch for lib/engine.js: [payloads (strings), flags (a string: one character
+// per event, its code the OutputPart flags), timestamps (strings, undefined where none; or
+// undefined), bytes]. One string per event, made by V8 from the bytes directly: no JSON is written
+// or parsed on the way. (A typed array for the flags would cost an ArrayBuffer per delivery.)
 Napi::Value output_events_value(Napi::Env env, const Event& e) {
   const size_t n = e.parts.size();
   napi_value texts = nullptr;
   napi_create_array_with_length(env, n, &texts);
-  Napi::Uint8Array flags = Napi::Uint8Array::New(env, n);
-  uint8_t* f = flags.Data();
+  std::string flags(n, '\0');
   napi_value stamps = nullptr;
   if (!e.stamps.empty() || std::any_of(e.parts.begin(), e.parts.end(), [](const OutputPart& p) {
         return p.flags & OutputPart::kTimestamp;
@@ -48,7 +48,7 @@ Napi::Value output_events_value(Napi::Env env, const Event& e) {
                      make_string(env, e.text.data() + text_at, part.bytes,
                                  (part.flags & OutputPart::kAscii) != 0));
     text_at += part.bytes;
-    f[i] = part.flags;
+    flags[i] = static_cast<char>(part.flags);
     if (part.flags & OutputPart::kTimestamp) {
       napi_set_element(env, stamps, static_cast<uint32_t>(i),
                        make_string(env, e.stamps.data() + stamp_at, part.stamp_bytes, false));
@@ -58,7 +58,7 @@ Napi::Value output_events_value(Napi::Env env, const Event& e) {
   }
   Napi::Array value = Napi::Array::New(env, 4);
   value.Set(uint32_t{0}, Napi::Value(env, texts));
-  value.Set(uint32_t{1}, flags);
+  value.Set(uint32_t{1}, Napi::Value(env, make_string(env, flags.data(), flags.size(), true)));
   value.Set(uint32_t{2}, stamps != nullptr ? Napi::Value(env, stamps) : env.Undefined());
   value.Set(uint32_t{3}, Napi::Number::New(env, static_cast<double>(bytes)));
   return value;

@@ -50,7 +50,9 @@ call::CallError not_owner_error(std::string_view container_id);
 /// it as needed. Docker ANDs label filters, so the caller's own label filters still apply.
 void add_label_filter(nlohmann::json& filters, const std::string& label);
 
-/// The result of the check: the container's inspect JSON, or the error to answer with.
+/// The result of the check: the container's inspect JSON — only what the check and the handlers
+/// use: Id, Config.{Tty, OpenStdin, StdinOnce, Labels}, State.{Status, Running} —, or the error to
+/// answer with.
 using OwnerCheckDone = std::function<void(Result<nlohmann::json, call::CallError>)>;
 
 /// Inspects `container_id` and calls `done` with the inspect JSON when `peer` may touch the
