@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <memory>
 #include <vector>
 
 namespace alk::transport {
@@ -196,9 +197,13 @@ bool UvByteStream::peer_closed_both_ways() const {
   return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0;
 }
 
-void UvByteStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<UvByteStream*>(h->data);
-  *buf = uv_buf_init(self->read_buf_, sizeof(self->read_buf_));
+void UvByteStream::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  // One read buffer per thread for all streams: receivers consume or copy the bytes before
+  // on_bytes returns, so a thousand idle connections need no 64 KiB each.
+  constexpr size_t kReadBufferSize = size_t{64} << 10;
+  thread_local std::unique_ptr<char[]> shared;
+  if (!shared) shared.reset(new char[kReadBufferSize]);
+  *buf = uv_buf_init(shared.get(), static_cast<unsigned>(kReadBufferSize));
 }
 
 void UvByteStream::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {

@@ -71,7 +71,6 @@ class UvByteStream final : public ByteStream {
   bool paused_ = false;
   bool closing_ = false;
   bool congested_ = false;
-  char read_buf_[64 * 1024];
 };
 
 /// Connects to a unix socket and calls `done` with a started-later stream (set a receiver, then
