@@ -6,6 +6,10 @@ namespace alk::transport::quic {
 
 namespace {
 constexpr int kSocketBuffer = 4 << 20;
+// recvmmsg: libuv reads up to this many datagrams per system call (64 KiB of room each; only the
+// pages datagrams land in become resident).
+constexpr size_t kRecvDatagrams = 16;
+constexpr size_t kRecvBuffer = kRecvDatagrams * 65536;
 }  // namespace
 
 std::shared_ptr<QuicClient> QuicClient::connect(uv_loop_t* loop, QuicClientConfig config) {
@@ -76,7 +80,7 @@ void QuicClient::connect_to(const sockaddr* addr) {
   const bool v6 = remote.storage.ss_family == AF_INET6;
   SocketAddress local = SocketAddress::numeric(v6 ? "::" : "0.0.0.0", 0).value();
   udp_ = new uv_udp_t;
-  uv_udp_init(loop_, udp_);
+  uv_udp_init_ex(loop_, udp_, (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
   udp_->data = this;
   ++handles_open_;
   int rv = uv_udp_bind(udp_, local.get(), 0);
@@ -109,7 +113,8 @@ void QuicClient::connect_to(const sockaddr* addr) {
 
 void QuicClient::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* self = static_cast<QuicClient*>(h->data);
-  *buf = uv_buf_init(self->recv_buf_, sizeof(self->recv_buf_));
+  if (!self->recv_buf_) self->recv_buf_ = std::make_unique_for_overwrite<char[]>(kRecvBuffer);
+  *buf = uv_buf_init(self->recv_buf_.get(), static_cast<unsigned>(kRecvBuffer));
 }
 
 void QuicClient::on_recv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
@@ -214,6 +219,11 @@ void QuicClient::update_ref() {
 
 bool QuicClient::send_datagram(const SocketAddress& to, const uint8_t* data, size_t len) {
   return udp_ ? udp_send(udp_, to, data, len) : true;
+}
+
+bool QuicClient::send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+                               size_t segment) {
+  return udp_ ? udp_send_segments(udp_, to, data, len, segment) : true;
 }
 
 void QuicClient::on_link_handshake(QuicLink&) {

@@ -80,6 +80,8 @@ class QuicClient final : private LinkOwner {
 
   // LinkOwner
   bool send_datagram(const SocketAddress& to, const uint8_t* data, size_t len) override;
+  bool send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+                     size_t segment) override;
   void on_link_handshake(QuicLink& link) override;
   void on_link_peer_stream(QuicLink& link, int64_t id) override;
   void on_link_streams_available(QuicLink& link) override;
@@ -103,7 +105,7 @@ class QuicClient final : private LinkOwner {
   bool link_releasing_ = false;
   int handles_open_ = 0;
   std::function<void()> on_freed_;
-  char recv_buf_[65536];
+  std::unique_ptr<char[]> recv_buf_;  // recvmmsg: room for several datagrams per read
 };
 
 }  // namespace alk::transport::quic

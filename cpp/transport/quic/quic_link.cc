@@ -1,9 +1,94 @@
 #include "transport/quic/quic_link.h"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace alk::transport::quic {
+
+namespace {
+
+// The packets of one write, gathered for one GSO send: same destination, all of the first one's
+// size but the last. Filled and emptied within QuicLink::flush(), so one per thread is enough.
+struct Batch {
+  std::vector<uint8_t> bytes;
+  SocketAddress to;
+  size_t segment = 0;
+  size_t count = 0;
+  bool closed = false;  // a shorter packet ended it
+};
+thread_local Batch t_batch;
+
+// Linux caps a GSO send at 64 segments and one UDP datagram's worth of bytes.
+constexpr size_t kMaxSegments = 64;
+constexpr size_t kMaxBatchBytes = 65000;
+
+std::atomic<bool> g_gso_refused{false};
+
+bool same_address(const SocketAddress& a, const SocketAddress& b) {
+  return a.len == b.len && std::memcmp(a.get(), b.get(), a.len) == 0;
+}
+
+}  // namespace
+
+bool LinkOwner::send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+                              size_t segment) {
+  bool ok = true;
+  for (size_t off = 0; off < len; off += segment) {
+    ok = send_datagram(to, data + off, std::min(segment, len - off)) && ok;
+  }
+  return ok;
+}
+
+bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len,
+                       size_t segment) {
+  auto one_by_one = [&] {
+    bool ok = true;
+    for (size_t off = 0; off < len; off += segment) {
+      ok = udp_send(udp, to, data + off, std::min(segment, len - off)) && ok;
+    }
+    return ok;
+  };
+  uv_os_fd_t fd = -1;
+  if (len <= segment || g_gso_refused.load(std::memory_order_relaxed) ||
+      uv_udp_get_send_queue_count(udp) > 0 ||
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(udp), &fd) != 0) {
+    return one_by_one();
+  }
+  iovec iov{const_cast<uint8_t*>(data), len};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(to.get());
+  msg.msg_namelen = to.len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  const auto seg = static_cast<uint16_t>(segment);
+  std::memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return true;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return one_by_one();
+  if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
+    // No GSO here (an old kernel, a device without checksum offload): never again.
+    g_gso_refused.store(true, std::memory_order_relaxed);
+    return one_by_one();
+  }
+  return true;  // unreachable peer and the like: QUIC recovers or times out
+}
 
 bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len) {
   uv_buf_t buf =
@@ -29,7 +114,7 @@ bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_
 QuicLink::QuicLink(uv_loop_t* loop, std::unique_ptr<QuicConnection> conn, LinkOwner& owner)
     : loop_(loop), conn_(std::move(conn)), owner_(owner) {
   emit_ = [this](const SocketAddress& to, const uint8_t* data, size_t len) {
-    return owner_.send_datagram(to, data, len);
+    return batch_packet(to, data, len);
   };
   uv_timer_init(loop_, &timer_);
   uv_idle_init(loop_, &idle_);
@@ -209,7 +294,39 @@ void QuicLink::sweep() {
 }
 
 bool QuicLink::flush() {
-  return conn_->write(uv_hrtime(), emit_);
+  const bool more = conn_->write(uv_hrtime(), emit_);
+  return !send_batch() || more;
+}
+
+// ngtcp2 considers a packet sent once written: it is always kept, and goes out with its batch at
+// the end of flush(). False when an earlier batch found the socket backed up (stop this turn).
+bool QuicLink::batch_packet(const SocketAddress& to, const uint8_t* data, size_t len) {
+  Batch& b = t_batch;
+  bool ok = true;
+  if (b.count > 0 && (b.closed || len > b.segment || b.count == kMaxSegments ||
+                      b.bytes.size() + len > kMaxBatchBytes || !same_address(b.to, to))) {
+    ok = send_batch();
+  }
+  if (b.count == 0) {
+    b.to = to;
+    b.segment = len;
+  }
+  b.bytes.insert(b.bytes.end(), data, data + len);
+  ++b.count;
+  b.closed = len < b.segment;
+  return ok;
+}
+
+bool QuicLink::send_batch() {
+  Batch& b = t_batch;
+  if (b.count == 0) return true;
+  const bool ok = b.count == 1
+                      ? owner_.send_datagram(b.to, b.bytes.data(), b.bytes.size())
+                      : owner_.send_segments(b.to, b.bytes.data(), b.bytes.size(), b.segment);
+  b.bytes.clear();
+  b.count = 0;
+  b.closed = false;
+  return ok;
 }
 
 void QuicLink::arm_timer() {

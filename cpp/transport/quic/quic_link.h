@@ -26,6 +26,11 @@ class LinkOwner {
   /// Sends one datagram, or copies it into the socket's queue. Returns false when the socket is
   /// backed up: the link stops writing for this loop turn.
   virtual bool send_datagram(const SocketAddress& to, const uint8_t* data, size_t len) = 0;
+  /// Sends `len` bytes as datagrams of `segment` bytes each (the last one may be shorter), all to
+  /// `to` — with one sendmsg and UDP GSO where the socket allows it (see udp_send_segments). The
+  /// default sends them one by one with send_datagram. Same return value as send_datagram.
+  virtual bool send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+                             size_t segment);
   /// The TLS handshake finished (server: the client is authenticated; see conn().peer_id()).
   virtual void on_link_handshake(QuicLink& link) = 0;
   /// The peer opened stream `id`: accept it with link.add_stream() or refuse it with
@@ -91,6 +96,8 @@ class QuicLink {
   void deliver_pending();
   void sweep();
   bool flush();
+  bool batch_packet(const SocketAddress& to, const uint8_t* data, size_t len);
+  bool send_batch();
   void arm_timer();
   void after_io();
   void handle_ended();
@@ -117,5 +124,13 @@ class QuicLink {
 /// Sends one datagram on `udp` (unconnected): uv_udp_try_send, or — when the socket or libuv's
 /// queue is backed up — a copy through uv_udp_send. Returns false in the latter case.
 bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len);
+
+/// Sends `len` bytes as datagrams of `segment` bytes (the last may be shorter) on `udp`: one
+/// sendmsg with UDP_SEGMENT (Linux GSO: one trip through the stack for up to 64 packets), or one
+/// udp_send per datagram when libuv has sends queued (order is kept), the kernel refuses GSO
+/// (then never tried again in this process), or the socket is backed up. Returns false in the
+/// latter case, like udp_send.
+bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len,
+                       size_t segment);
 
 }  // namespace alk::transport::quic

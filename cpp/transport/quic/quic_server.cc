@@ -221,6 +221,12 @@ bool QuicServer::send_datagram(const SocketAddress& to, const uint8_t* data, siz
   return udp_send(udp_, to, data, len);
 }
 
+bool QuicServer::send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+                               size_t segment) {
+  if (!udp_ || socket_closing_) return true;
+  return udp_send_segments(udp_, to, data, len, segment);
+}
+
 void QuicServer::on_link_handshake(QuicLink& link) {
   Entry* e = entry(link);
   if (!e) return;

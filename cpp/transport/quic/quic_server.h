@@ -99,6 +99,8 @@ class QuicServer final : private LinkOwner {
 
   // LinkOwner
   bool send_datagram(const SocketAddress& to, const uint8_t* data, size_t len) override;
+  bool send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+                     size_t segment) override;
   void on_link_handshake(QuicLink& link) override;
   void on_link_peer_stream(QuicLink& link, int64_t id) override;
   void on_link_stream_released(QuicLink& link) override;
