@@ -9,7 +9,7 @@ PKGS=(
   clang clang-format clang-tidy libclang-rt-14-dev llvm
   libuv1-dev nlohmann-json3-dev node-llhttp libgnutls28-dev gnutls-bin
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libcli11-dev googletest libgtest-dev
-  valgrind docker.io busybox-static docker-registry
+  valgrind patchelf docker.io busybox-static docker-registry
   curl iproute2 socat jq
 )
 

@@ -7,7 +7,9 @@
 #   fuzz    clang libFuzzer build in out/fuzz/ (-DALK_FUZZ=ON); each fuzz_* runs
 #           ALK_FUZZ_SECONDS (default 20) from its seeds in test/fuzz/corpus/<name>
 #   js      npm install + npm test, when package.json exists
-# Skip a step with ALK_SKIP_<STEP>=1 (ALK_SKIP_ASAN=1 ALK_SKIP_FUZZ=1 ALK_SKIP_JS=1 ...).
+#   js-asan the JS suite again, on an ASan+UBSan build of the addon in out/addon-asan/
+#           (scripts/js-asan.sh: node preloads the sanitizer runtimes; leaks are checked in node)
+# Skip a step with ALK_SKIP_<STEP>=1, '-' as '_' (ALK_SKIP_ASAN=1 ALK_SKIP_JS_ASAN=1 ...).
 # On exit, the dockerd/registry that this run started are stopped, unless ALK_KEEP_DAEMON is set.
 # ALK_JOBS sets build parallelism (default 2); CTEST_PARALLEL_LEVEL is honoured by ctest.
 set -euo pipefail
@@ -25,6 +27,7 @@ START=$SECONDS
 step() { # step NAME — banner; returns 1 (skip) when ALK_SKIP_<NAME> is set
   STEP=$1
   local skip="ALK_SKIP_${1^^}"
+  skip=${skip//-/_}
   if [[ -n ${!skip:-} ]]; then
     printf '\n==== %s: skipped (%s) ====\n' "$1" "$skip"
     return 1
@@ -113,5 +116,13 @@ if step js; then
     fi
     npm install --no-audit --no-fund
     npm test
+  fi
+fi
+
+if step js-asan; then
+  if [[ ! -f package.json ]]; then
+    echo "no package.json: no JS tests"
+  else
+    scripts/js-asan.sh
   fi
 fi
