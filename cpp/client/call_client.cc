@@ -139,7 +139,9 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   }
   bool writable() const override {
     const size_t queued = stream_ ? stream_->queued_bytes() : outbox_.size();
-    return queued < transport::ByteStream::kHighWater;
+    // The streams promise on_drain only once the queue went above kHighWater: at exactly that
+    // mark the call must still count as writable, or a writer waiting for a drain waits forever.
+    return queued <= transport::ByteStream::kHighWater;
   }
   void pause() override {
     paused_ = true;
