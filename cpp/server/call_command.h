@@ -12,8 +12,8 @@ struct CallCommandOptions {
   std::string address;    ///< unix:///path or quic://host:port
   std::string operation;  ///< e.g. docker/container/list
   std::string input = "{}";
-  bool raw = false;        ///< "carriage": "raw" (attach, interactive exec)
-  std::string auth_token;  ///< optional per-request token
+  bool raw = false;              ///< "carriage": "raw" (attach, interactive exec)
+  std::string auth_token;        ///< optional per-request token
   client::ClientTlsOptions tls;  ///< quic:// addresses: --ca, --cert, --key, --server-name
 };
 
