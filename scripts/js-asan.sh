@@ -28,6 +28,12 @@ ln -sfn ../../cpp "$out/cpp"
 if [[ -z ${npm_config_nodedir:-} && -f /usr/include/node/node_api.h ]]; then
   export npm_config_nodedir=/usr
 fi
+for tool in gcc patchelf; do
+  command -v "$tool" >/dev/null || {
+    echo "js-asan: $tool not found (scripts/install-deps.sh installs it)" >&2
+    exit 1
+  }
+done
 [[ -x node_modules/.bin/node-gyp ]] || npm install --no-audit --no-fund --ignore-scripts
 gyp=$root/node_modules/.bin/node-gyp
 
