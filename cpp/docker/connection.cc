@@ -385,6 +385,9 @@ void Connection::arm_timeout(uint64_t ms, std::string message) {
     return;
   }
   timeout_error_ = make_error(Error::Kind::timeout, std::move(message));
+  // Timers count from the loop's cached time, which is stale after a long synchronous stretch of
+  // the embedder (JavaScript): without this a request made after one would time out at once.
+  uv_update_time(timer_.loop);
   uv_timer_start(&timer_, &Connection::on_timer, ms, 0);
 }
 

@@ -17,6 +17,7 @@ Timer::~Timer() {
 
 void Timer::start(uint64_t delay_ms, std::function<void()> fn) {
   fn_ = std::move(fn);
+  if (delay_ms > 0) uv_update_time(handle_->loop);  // count from now, not the cached loop time
   uv_timer_start(handle_, &Timer::on_fire, delay_ms, 0);
 }
 

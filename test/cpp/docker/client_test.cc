@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "docker/mux_decoder.h"
@@ -866,6 +867,24 @@ class SilentListener {
   int fd_ = -1;
   uint16_t port_ = 0;
 };
+
+TEST_F(ClientTest, TimeoutsCountFromTheRequestNotFromAStaleLoopTime) {
+  // The embedder (Node) may run for long without the loop updating its clock; a request made
+  // right after must still get its whole connect and headers time.
+  ClientOptions o;
+  o.connect_timeout_ms = 300;
+  o.headers_timeout_ms = 300;
+  Client& c = client(daemon_endpoint(), o);
+  Request r;
+  r.path = "/_ping";
+  r.unversioned = true;
+  ASSERT_TRUE(call(c, r).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the loop's time is now stale
+  for (int i = 0; i < 3; ++i) {
+    auto res = call(c, r);
+    EXPECT_TRUE(res.ok()) << res.error().message;
+  }
+}
 
 TEST_F(ClientTest, SilentServerHitsTheHeadersTimeout) {
   SilentListener silent;
