@@ -210,7 +210,8 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
     assert.match(err.message, /certificate/);
   });
 
-  await t.test('from a worker thread, and a worker terminated with a stream open', async () => {
+  // A time limit, and unref'd workers: a stuck worker fails this test instead of hanging the run.
+  await t.test('from a worker thread, and a worker terminated with a stream open', { timeout: 60000 }, async () => {
     const { id } = await docker.containers.create(spec(['sh', '-c', 'while true; do echo w; sleep 0.1; done']));
     containers.push(id);
     await docker.containers.start(id);
@@ -232,6 +233,7 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
     `;
     for (const close of [true, false]) {
       const worker = new Worker(source, { eval: true, workerData: { address: address(), tls: tls('client-a'), id, close } });
+      worker.unref();
       const [msg] = await once(worker, 'message');
       assert.deepEqual(msg, { ok: true, first: 'w\n' });
       if (close) {
