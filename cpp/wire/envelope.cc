@@ -4,6 +4,21 @@
 
 namespace alk::wire {
 
+namespace {
+
+// Writes the length prefix reserved at `start`, or takes the frame back out when it is too large.
+bool seal_frame(std::string& out, size_t start) {
+  const size_t body = out.size() - start - kFramePrefixBytes;
+  if (body > kMaxFrameBytes) {
+    out.resize(start);
+    return false;
+  }
+  put_u32_be(out.data() + start, static_cast<uint32_t>(body));
+  return true;
+}
+
+}  // namespace
+
 bool append_frame_raw(std::string& out, std::string_view type, std::string_view id,
                       std::string_view payload_json) {
   const size_t start = out.size();
@@ -15,13 +30,7 @@ bool append_frame_raw(std::string& out, std::string_view type, std::string_view 
   out += R"(,"payload":)";
   out += payload_json;
   out += '}';
-  const size_t body = out.size() - start - kFramePrefixBytes;
-  if (body > kMaxFrameBytes) {
-    out.resize(start);
-    return false;
-  }
-  put_u32_be(out.data() + start, static_cast<uint32_t>(body));
-  return true;
+  return seal_frame(out, start);
 }
 
 bool append_output_frame(std::string& out, std::string_view id, std::string_view output_json) {
@@ -33,13 +42,7 @@ bool append_output_frame(std::string& out, std::string_view id, std::string_view
   out += R"(,"payload":{"output":)";
   out += output_json;
   out += "}}";
-  const size_t body = out.size() - start - kFramePrefixBytes;
-  if (body > kMaxFrameBytes) {
-    out.resize(start);
-    return false;
-  }
-  put_u32_be(out.data() + start, static_cast<uint32_t>(body));
-  return true;
+  return seal_frame(out, start);
 }
 
 bool append_frame(std::string& out, const Envelope& env) {

@@ -193,12 +193,7 @@ void QuicClient::fail(QuicFailure failure) {
   }
   if (link_ && !link_->ended()) link_->shutdown_now("client failed");
   if (!link_ && udp_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(udp_), [](uv_handle_t* h) {
-      auto* self = static_cast<QuicClient*>(h->data);
-      delete reinterpret_cast<uv_udp_t*>(h);
-      --self->handles_open_;
-      self->maybe_free();
-    });
+    close_handle(udp_);
     udp_ = nullptr;
   }
 }
@@ -252,12 +247,7 @@ void QuicClient::on_link_ended(QuicLink& link) {
 void QuicClient::on_link_released(QuicLink&) {
   link_.reset();  // called from the link's last close callback; it is not touched afterwards
   if (udp_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(udp_), [](uv_handle_t* h) {
-      auto* self = static_cast<QuicClient*>(h->data);
-      delete reinterpret_cast<uv_udp_t*>(h);
-      --self->handles_open_;
-      self->maybe_free();
-    });
+    close_handle(udp_);
     udp_ = nullptr;
   }
   maybe_free();
@@ -270,24 +260,25 @@ void QuicClient::dispose() {
   if (link_) {
     link_->shutdown_now("client closed");  // on_link_released follows
   } else if (udp_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(udp_), [](uv_handle_t* h) {
-      auto* self = static_cast<QuicClient*>(h->data);
-      delete reinterpret_cast<uv_udp_t*>(h);
-      --self->handles_open_;
-      self->maybe_free();
-    });
+    close_handle(udp_);
     udp_ = nullptr;
   }
   if (kick_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(kick_), [](uv_handle_t* h) {
-      auto* self = static_cast<QuicClient*>(h->data);
-      delete reinterpret_cast<uv_timer_t*>(h);
-      --self->handles_open_;
-      self->maybe_free();
-    });
+    close_handle(kick_);
     kick_ = nullptr;
   }
   maybe_free();
+}
+
+template <typename Handle>
+void QuicClient::close_handle(Handle* handle) {
+  // Freed only in its close callback; the client goes once its last handle is gone.
+  uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) {
+    auto* self = static_cast<QuicClient*>(h->data);
+    delete reinterpret_cast<Handle*>(h);
+    --self->handles_open_;
+    self->maybe_free();
+  });
 }
 
 void QuicClient::maybe_free() {

@@ -74,6 +74,9 @@ class QuicClient final : private LinkOwner {
   void flush_failures();
   void update_ref();
   void maybe_free();
+  /// uv_close, delete in the close callback, then maybe_free. `handle->data` must be this.
+  template <typename Handle>
+  void close_handle(Handle* handle);
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_recv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
                       unsigned flags);
