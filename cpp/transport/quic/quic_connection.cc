@@ -16,6 +16,10 @@ namespace {
 constexpr size_t kMaxVec = 16;                // iovecs per writev_stream call
 constexpr size_t kCoalesceLimit = 64u << 10;  // small writes are merged into chunks up to this
 constexpr unsigned kMaxCloseResends = 16;
+// A fully consumed receive buffer keeps up to this much capacity.
+constexpr size_t kRxKeepCapacity = 128u << 10;
+// The largest UDP payload a packet may have: what fits the 64 KiB send buffer and one GSO send.
+constexpr size_t kMaxUdpPayload = 65000;
 
 void trace_printf(void*, const char* fmt, ...) {
   va_list ap;
@@ -34,6 +38,19 @@ std::string hex(uint64_t v) {
 }  // namespace
 
 // ---- SocketAddress ----
+
+bool SocketAddress::is_loopback() const {
+  if (storage.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (storage.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
+    if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127;
+  }
+  return false;
+}
 
 std::string SocketAddress::describe() const {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -150,6 +167,10 @@ ngtcp2_settings QuicConnection::settings(Timestamp now) const {
   s.max_stream_window = options_.max_stream_window;
   if (options_.handshake_timeout_ms > 0) {
     s.handshake_timeout = options_.handshake_timeout_ms * NGTCP2_MILLISECONDS;
+  }
+  if (options_.loopback_udp_payload > 0 && remote_.is_loopback()) {
+    s.max_tx_udp_payload_size = std::min<size_t>(options_.loopback_udp_payload, kMaxUdpPayload);
+    s.no_tx_udp_payload_size_shaping = 1;
   }
   if (options_.trace) s.log_printf = trace_printf;
   return s;
@@ -368,12 +389,24 @@ void QuicConnection::finish_closed() {
 }
 
 bool QuicConnection::write(Timestamp now, const Emit& emit) {
+  struct Adapter final : PacketWriter {
+    Adapter(std::vector<uint8_t>& b, const Emit& f) : buf(b), fn(f) {}
+    uint8_t* space(size_t) override { return buf.data(); }
+    bool emit(const SocketAddress& to, size_t len) override { return fn(to, buf.data(), len); }
+    std::vector<uint8_t>& buf;
+    const Emit& fn;
+  } adapter(buf_, emit);
+  return write(now, adapter);
+}
+
+bool QuicConnection::write(Timestamp now, PacketWriter& out) {
   if (state_ == State::closed || state_ == State::draining) return false;
   if (state_ == State::closing) {
     if (close_pending_send_ && !close_packet_.empty()) {
       close_pending_send_ = false;
       ++close_resends_;
-      emit(remote_, reinterpret_cast<const uint8_t*>(close_packet_.data()), close_packet_.size());
+      std::memcpy(out.space(close_packet_.size()), close_packet_.data(), close_packet_.size());
+      out.emit(remote_, close_packet_.size());
     }
     return false;
   }
@@ -425,8 +458,8 @@ bool QuicConnection::write(Timestamp now, const Emit& emit) {
     if (want_fin) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     ngtcp2_ssize ndatalen = -1;
     const ngtcp2_ssize n =
-        ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf_.data(), maxpl, &ndatalen, flags, sid,
-                                  vcnt ? vec.data() : nullptr, vcnt, now);
+        ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out.space(maxpl), maxpl, &ndatalen, flags,
+                                  sid, vcnt ? vec.data() : nullptr, vcnt, now);
     // Look the stream up again: nothing may hold a pointer across an ngtcp2 call.
     s = sid >= 0 ? find(sid) : nullptr;
     auto account = [&] {
@@ -479,7 +512,7 @@ bool QuicConnection::write(Timestamp now, const Emit& emit) {
     ++stats_.packets_sent;
     stats_.bytes_sent += static_cast<uint64_t>(n);
     SocketAddress to = ps.path.remote.addrlen ? SocketAddress::from(ps.path.remote.addr) : remote_;
-    if (!emit(to, buf_.data(), static_cast<size_t>(n))) {
+    if (!out.emit(to, static_cast<size_t>(n))) {
       more = true;
       break;
     }
@@ -653,8 +686,8 @@ void QuicConnection::stream_reset(int64_t id, uint64_t code) {
   if (!s) return;
   const bool alive = state_ == State::handshaking || state_ == State::open;
   const size_t unread = s->rx.size() - s->rx_pos;
-  s->rx.clear();
-  s->rx_pos = 0;
+  // Dropped, not freed: the receiver may be reading a stream_peek() view as it resets.
+  s->rx_pos = s->rx.size();
   // Bytes delivered to us but never read still count against the connection window.
   if (unread && alive) ngtcp2_conn_extend_max_offset(conn_, unread);
   const bool was_shut = s->read_shut && s->write_shut;
@@ -669,31 +702,44 @@ size_t QuicConnection::stream_unacked(int64_t id) const {
 }
 
 std::string QuicConnection::stream_read(int64_t id, size_t max) {
-  Stream* s = find(id);
+  const std::string_view avail = stream_peek(id);
+  std::string out(avail.substr(0, max));
+  stream_consume(id, out.size());
+  return out;
+}
+
+std::string_view QuicConnection::stream_peek(int64_t id) const {
+  const Stream* s = find(id);
   if (!s) return {};
-  const size_t avail = s->rx.size() - s->rx_pos;
-  const size_t n = std::min(avail, max);
-  if (n == 0) return {};
-  std::string out;
-  if (s->rx_pos == 0 && n == s->rx.size()) {
-    out.swap(s->rx);
-  } else {
-    out.assign(s->rx, s->rx_pos, n);
-    s->rx_pos += n;
-    if (s->rx_pos == s->rx.size()) {
+  return std::string_view(s->rx).substr(s->rx_pos);
+}
+
+void QuicConnection::stream_consume(int64_t id, size_t n) {
+  Stream* s = find(id);
+  if (!s) return;
+  n = std::min(n, s->rx.size() - s->rx_pos);
+  if (n == 0) return;
+  s->rx_pos += n;
+  if (s->rx_pos == s->rx.size()) {
+    // Keep the capacity for the next packets (no regrowth per burst), unless a burst made the
+    // buffer large: an idle stream should not sit on megabytes.
+    if (s->rx.capacity() > kRxKeepCapacity) {
+      std::string().swap(s->rx);
+    } else {
       s->rx.clear();
-      s->rx_pos = 0;
-    } else if (s->rx_pos >= (256u << 10)) {
-      s->rx.erase(0, s->rx_pos);
-      s->rx_pos = 0;
     }
+    s->rx_pos = 0;
+  } else if (s->rx_pos >= kRxKeepCapacity && s->rx_pos * 2 >= s->rx.size()) {
+    // A consumer taking part of the bytes: drop the consumed front once it is the larger part,
+    // so the move costs no more than what was consumed.
+    s->rx.erase(0, s->rx_pos);
+    s->rx_pos = 0;
   }
   if (state_ == State::handshaking || state_ == State::open) {
     // Flow-control credit goes back only now, as the consumer takes the bytes.
     if (!s->transport_closed && !s->read_shut) ngtcp2_conn_extend_max_stream_offset(conn_, id, n);
     ngtcp2_conn_extend_max_offset(conn_, n);
   }
-  return out;
 }
 
 size_t QuicConnection::stream_readable(int64_t id) const {

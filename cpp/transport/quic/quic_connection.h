@@ -47,6 +47,8 @@ struct SocketAddress {
   static SocketAddress from(const sockaddr* addr);
   /// A numeric host ("127.0.0.1", "::1") and a port.
   static Result<SocketAddress, std::string> numeric(const std::string& host, uint16_t port);
+  /// True for 127.0.0.0/8, ::1 and IPv4-mapped 127.x addresses: the loopback interface.
+  bool is_loopback() const;
 };
 
 /// Transport tuning shared by servers and clients.
@@ -66,6 +68,11 @@ struct QuicOptions {
   uint64_t max_connection_window = 64u << 20;
   /// How many bidirectional streams the peer may have open at once (servers; clients allow 0).
   uint64_t max_streams_bidi = 128;
+  /// UDP payload size for a connection whose peer is on the loopback interface (0: the default
+  /// 1 452 bytes, as on any network). Loopback carries 64 KiB datagrams and never needs path-MTU
+  /// discovery, so bigger packets divide the per-packet cost (a syscall slot, an AEAD seal or
+  /// open, ngtcp2's bookkeeping) by as much. The peer's max_udp_payload_size still caps it.
+  size_t loopback_udp_payload = 16384;
   /// ngtcp2's frame-level trace on stderr.
   bool trace = false;
 };
@@ -150,12 +157,25 @@ class QuicConnection : private TlsObserver {
   /// Feeds one datagram that arrived from `remote`.
   void receive(const SocketAddress& remote, const uint8_t* data, size_t len, Timestamp now);
 
-  /// Emits a datagram: destination and bytes (valid during the call). Returns false to stop the
-  /// current write() (the socket is blocked; call write() again later).
+  /// Where write() puts its datagrams: each is written straight into space(), then emit()ted, so
+  /// a sender that batches packets for one syscall gets them without a copy.
+  class PacketWriter {
+   public:
+    virtual ~PacketWriter() = default;
+    /// Room for the next datagram: at least `max` bytes, writable until the next emit().
+    virtual uint8_t* space(size_t max) = 0;
+    /// The `len` bytes just written at space() are a datagram for `to`. Returns false to stop the
+    /// current write() (the socket is blocked; call write() again later).
+    virtual bool emit(const SocketAddress& to, size_t len) = 0;
+  };
+  /// Emits a datagram: destination and bytes (valid during the call). Same return value as
+  /// PacketWriter::emit.
   using Emit = std::function<bool(const SocketAddress& to, const uint8_t* data, size_t len)>;
 
   /// Writes what is due: handshake, stream data, ACKs, control frames, a CONNECTION_CLOSE. Stops at
   /// the congestion controller's send quantum; returns true when more is ready right away.
+  bool write(Timestamp now, PacketWriter& out);
+  /// The same, through a callback that is handed each datagram (in a buffer of the connection).
   bool write(Timestamp now, const Emit& emit);
 
   /// When handle_expiry() must run next (kNever: no timer).
@@ -199,9 +219,17 @@ class QuicConnection : private TlsObserver {
   /// Bytes queued and not yet acknowledged by the peer.
   size_t stream_unacked(int64_t id) const;
 
-  /// Takes up to `max` received bytes. Their flow-control credit is returned to the peer at once:
-  /// read only what the consumer accepts, and the peer stops when the consumer does.
+  /// Takes up to `max` received bytes (a copy; stream_peek + stream_consume avoid it). Their
+  /// flow-control credit is returned to the peer at once: read only what the consumer accepts,
+  /// and the peer stops when the consumer does.
   std::string stream_read(int64_t id, size_t max);
+  /// The received bytes not consumed yet, in place. The view stays valid until this stream's
+  /// next stream_consume(), or the connection's next receive(); stream_reset() drops the bytes
+  /// from the stream but leaves the memory alone, so a view handed out before stays readable.
+  std::string_view stream_peek(int64_t id) const;
+  /// Consumes the first `n` bytes of stream_peek() (fewer if fewer are left) and returns their
+  /// flow-control credit to the peer.
+  void stream_consume(int64_t id, size_t n);
   /// Received bytes waiting to be read.
   size_t stream_readable(int64_t id) const;
   /// The peer's FIN arrived and every byte before it was read.

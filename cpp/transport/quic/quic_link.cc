@@ -16,18 +16,21 @@ namespace {
 
 // The packets of one write, gathered for one GSO send: same destination, all of the first one's
 // size but the last. Filled and emptied within QuicLink::flush(), so one per thread is enough.
+// Linux caps a GSO send at 64 segments and one UDP datagram's worth of bytes.
+constexpr size_t kMaxSegments = 64;
+constexpr size_t kMaxBatchBytes = 65000;
+// Room after the batch for the packet being written (no QUIC packet is larger).
+constexpr size_t kMaxPacket = 64u << 10;
+
 struct Batch {
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes;  // kMaxBatchBytes + kMaxPacket, allocated on first use
+  size_t used = 0;             // bytes of the packets in the batch
   SocketAddress to;
   size_t segment = 0;
   size_t count = 0;
   bool closed = false;  // a shorter packet ended it
 };
 thread_local Batch t_batch;
-
-// Linux caps a GSO send at 64 segments and one UDP datagram's worth of bytes.
-constexpr size_t kMaxSegments = 64;
-constexpr size_t kMaxBatchBytes = 65000;
 
 std::atomic<bool> g_gso_refused{false};
 
@@ -113,9 +116,6 @@ bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_
 
 QuicLink::QuicLink(uv_loop_t* loop, std::unique_ptr<QuicConnection> conn, LinkOwner& owner)
     : loop_(loop), conn_(std::move(conn)), owner_(owner) {
-  emit_ = [this](const SocketAddress& to, const uint8_t* data, size_t len) {
-    return batch_packet(to, data, len);
-  };
   uv_timer_init(loop_, &timer_);
   uv_idle_init(loop_, &idle_);
   timer_.data = this;
@@ -294,24 +294,34 @@ void QuicLink::sweep() {
 }
 
 bool QuicLink::flush() {
-  const bool more = conn_->write(uv_hrtime(), emit_);
+  const bool more = conn_->write(uv_hrtime(), *this);
   return !send_batch() || more;
+}
+
+uint8_t* QuicLink::space(size_t max) {
+  Batch& b = t_batch;
+  if (b.bytes.size() < b.used + max)
+    b.bytes.resize(std::max(kMaxBatchBytes + kMaxPacket, b.used + max));
+  return b.bytes.data() + b.used;
 }
 
 // ngtcp2 considers a packet sent once written: it is always kept, and goes out with its batch at
 // the end of flush(). False when an earlier batch found the socket backed up (stop this turn).
-bool QuicLink::batch_packet(const SocketAddress& to, const uint8_t* data, size_t len) {
+bool QuicLink::emit(const SocketAddress& to, size_t len) {
   Batch& b = t_batch;
   bool ok = true;
   if (b.count > 0 && (b.closed || len > b.segment || b.count == kMaxSegments ||
-                      b.bytes.size() + len > kMaxBatchBytes || !same_address(b.to, to))) {
+                      b.used + len > kMaxBatchBytes || !same_address(b.to, to))) {
+    // The packet starts the next batch: send the others, then move it to the front.
+    const size_t at = b.used;
     ok = send_batch();
+    std::memmove(b.bytes.data(), b.bytes.data() + at, len);
   }
   if (b.count == 0) {
     b.to = to;
     b.segment = len;
   }
-  b.bytes.insert(b.bytes.end(), data, data + len);
+  b.used += len;
   ++b.count;
   b.closed = len < b.segment;
   return ok;
@@ -320,10 +330,9 @@ bool QuicLink::batch_packet(const SocketAddress& to, const uint8_t* data, size_t
 bool QuicLink::send_batch() {
   Batch& b = t_batch;
   if (b.count == 0) return true;
-  const bool ok = b.count == 1
-                      ? owner_.send_datagram(b.to, b.bytes.data(), b.bytes.size())
-                      : owner_.send_segments(b.to, b.bytes.data(), b.bytes.size(), b.segment);
-  b.bytes.clear();
+  const bool ok = b.count == 1 ? owner_.send_datagram(b.to, b.bytes.data(), b.used)
+                               : owner_.send_segments(b.to, b.bytes.data(), b.used, b.segment);
+  b.used = 0;
   b.count = 0;
   b.closed = false;
   return ok;

@@ -47,10 +47,10 @@ class LinkOwner {
 };
 
 /// Loop-thread only. Created by its owner; freed by its owner from on_link_released.
-class QuicLink {
+class QuicLink final : private QuicConnection::PacketWriter {
  public:
   QuicLink(uv_loop_t* loop, std::unique_ptr<QuicConnection> conn, LinkOwner& owner);
-  ~QuicLink();
+  ~QuicLink() override;
   QuicLink(const QuicLink&) = delete;
   QuicLink& operator=(const QuicLink&) = delete;
 
@@ -96,7 +96,9 @@ class QuicLink {
   void deliver_pending();
   void sweep();
   bool flush();
-  bool batch_packet(const SocketAddress& to, const uint8_t* data, size_t len);
+  // QuicConnection::PacketWriter: packets are written into this thread's GSO batch in place.
+  uint8_t* space(size_t max) override;
+  bool emit(const SocketAddress& to, size_t len) override;
   bool send_batch();
   void arm_timer();
   void after_io();
@@ -108,7 +110,6 @@ class QuicLink {
   uv_loop_t* loop_;
   std::unique_ptr<QuicConnection> conn_;
   LinkOwner& owner_;
-  QuicConnection::Emit emit_;
   uv_timer_t timer_{};
   uv_idle_t idle_{};
   std::unordered_map<int64_t, std::unique_ptr<QuicStream>> streams_;

@@ -57,10 +57,12 @@ void QuicStream::resume_reading() {
 
 void QuicStream::on_readable() {
   while (!paused_ && !release_requested_ && receiver_) {
-    std::string piece = link_.conn().stream_read(id_, kDeliverPiece);
+    // In place, no copy; consumed (and credited to the peer) once the receiver took the piece.
+    const std::string_view piece = link_.conn().stream_peek(id_).substr(0, kDeliverPiece);
     if (piece.empty()) break;
-    link_.schedule();  // the credit just returned goes out as MAX_STREAM_DATA
     receiver_->on_bytes(piece);
+    link_.conn().stream_consume(id_, piece.size());
+    link_.schedule();  // the credit just returned goes out as MAX_STREAM_DATA
   }
   if (!paused_ && !release_requested_ && receiver_ && !fin_delivered_ &&
       link_.conn().stream_at_eof(id_)) {

@@ -89,6 +89,7 @@ class QuicPairTest : public ::testing::Test {
           --drop_next_;
           return true;
         }
+        largest_datagram_ = std::max(largest_datagram_, n);
         dest.inbox.push_back({now_ + latency_, std::string(reinterpret_cast<const char*>(d), n)});
         return true;
       };
@@ -169,6 +170,7 @@ class QuicPairTest : public ::testing::Test {
   Timestamp now_ = 1000 * kMs;
   Timestamp latency_ = 1 * kMs;
   int drop_next_ = 0;
+  size_t largest_datagram_ = 0;
   SocketAddress caddr_, saddr_;
   ServerTlsConfig server_tls_config_;
   ClientTlsConfig client_tls_config_;
@@ -441,6 +443,119 @@ TEST_F(QuicPairTest, LossIsRecovered) {
   drop_next_ = 3;  // lose the first packets of the burst
   ASSERT_TRUE(run_until([&] { return eof; }));
   EXPECT_TRUE(got == sent);
+}
+
+TEST_F(QuicPairTest, LoopbackPeersUseLargeDatagramsOthersTheInternetSize) {
+  options_.loopback_udp_payload = 16384;
+  ASSERT_TRUE(handshake());
+  serve_echo();
+  std::string got;
+  client_.on_event = [&](QuicConnection& c, const QuicEvent& ev) {
+    if (ev.type == QuicEvent::Type::stream_readable) got += c.stream_read(ev.stream, SIZE_MAX);
+  };
+  const std::string sent = pattern(512 * 1024, 4);
+  const int64_t id = client_.conn->open_stream();
+  client_.conn->stream_write(id, sent);
+  client_.conn->stream_finish(id);
+  ASSERT_TRUE(run_until([&] { return got.size() == sent.size(); }));
+  EXPECT_TRUE(got == sent);
+  EXPECT_GT(largest_datagram_, 1452u);
+  EXPECT_LE(largest_datagram_, 16384u);
+}
+
+TEST_F(QuicPairTest, NonLoopbackPeersKeepTheDefaultDatagramSize) {
+  caddr_ = SocketAddress::numeric("192.0.2.10", 40000).value();  // TEST-NET-1: not loopback
+  saddr_ = SocketAddress::numeric("192.0.2.20", 4433).value();
+  options_.loopback_udp_payload = 16384;
+  ASSERT_TRUE(handshake());
+  serve_echo();
+  std::string got;
+  client_.on_event = [&](QuicConnection& c, const QuicEvent& ev) {
+    if (ev.type == QuicEvent::Type::stream_readable) got += c.stream_read(ev.stream, SIZE_MAX);
+  };
+  const std::string sent = pattern(256 * 1024, 5);
+  const int64_t id = client_.conn->open_stream();
+  client_.conn->stream_write(id, sent);
+  client_.conn->stream_finish(id);
+  ASSERT_TRUE(run_until([&] { return got.size() == sent.size(); }));
+  EXPECT_TRUE(got == sent);
+  EXPECT_LE(largest_datagram_, 1452u);
+}
+
+TEST(SocketAddressTest, LoopbackIsRecognisedInEveryForm) {
+  EXPECT_TRUE(SocketAddress::numeric("127.0.0.1", 1).value().is_loopback());
+  EXPECT_TRUE(SocketAddress::numeric("127.255.0.9", 1).value().is_loopback());
+  EXPECT_TRUE(SocketAddress::numeric("::1", 1).value().is_loopback());
+  EXPECT_TRUE(SocketAddress::numeric("::ffff:127.0.0.1", 1).value().is_loopback());
+  EXPECT_FALSE(SocketAddress::numeric("128.0.0.1", 1).value().is_loopback());
+  EXPECT_FALSE(SocketAddress::numeric("10.0.0.1", 1).value().is_loopback());
+  EXPECT_FALSE(SocketAddress::numeric("::ffff:10.0.0.1", 1).value().is_loopback());
+  EXPECT_FALSE(SocketAddress::numeric("::2", 1).value().is_loopback());
+}
+
+TEST_F(QuicPairTest, PeekedBytesAreConsumedInPiecesAndCreditFollowsTheConsumer) {
+  options_.stream_window = 64 * 1024;
+  options_.max_stream_window = 64 * 1024;
+  ASSERT_TRUE(handshake());
+  const std::string sent = pattern(1 << 20, 6);
+  const int64_t id = client_.conn->open_stream();
+  client_.conn->stream_write(id, sent);
+  client_.conn->stream_finish(id);
+  run_until([] { return false; }, 2000 * kMs);
+  int64_t sid = -1;
+  for (const auto& e : server_.events) {
+    if (e.type == QuicEvent::Type::stream_opened) sid = e.stream;
+  }
+  ASSERT_EQ(sid, id);
+  // Peeking takes nothing: the window stays full and the sender stays blocked.
+  const size_t waiting = server_.conn->stream_peek(sid).size();
+  ASSERT_GE(waiting, 32u * 1024);
+  run_until([] { return false; }, 500 * kMs);
+  EXPECT_EQ(server_.conn->stream_peek(sid).size(), waiting);
+  // Consume in uneven pieces (a receiver that pauses part-way), each piece checked in place.
+  std::string got;
+  size_t piece = 1;
+  ASSERT_TRUE(run_until([&] {
+    for (std::string_view v = server_.conn->stream_peek(sid); !v.empty();
+         v = server_.conn->stream_peek(sid)) {
+      const size_t n = std::min(v.size(), piece);
+      got.append(v.substr(0, n));
+      server_.conn->stream_consume(sid, n);
+      piece = piece * 3 + 7;
+      if (piece > 100'000) piece = 1;
+    }
+    write_all();  // the credit goes out now, as a link's next turn would send it
+    return server_.conn->stream_at_eof(sid);
+  }));
+  EXPECT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
+  // Consuming more than is there, or after the end, is harmless.
+  server_.conn->stream_consume(sid, 1000);
+  EXPECT_TRUE(server_.conn->stream_peek(sid).empty());
+}
+
+TEST_F(QuicPairTest, AResetStreamDropsItsBytesButAPeekedViewStaysReadable) {
+  options_.stream_window = 64 * 1024;
+  options_.max_stream_window = 64 * 1024;
+  ASSERT_TRUE(handshake());
+  const std::string sent = pattern(256 * 1024, 7);
+  const int64_t id = client_.conn->open_stream();
+  client_.conn->stream_write(id, sent);
+  run_until([] { return false; }, 2000 * kMs);
+  int64_t sid = -1;
+  for (const auto& e : server_.events) {
+    if (e.type == QuicEvent::Type::stream_opened) sid = e.stream;
+  }
+  ASSERT_EQ(sid, id);
+  const std::string_view view = server_.conn->stream_peek(sid);
+  ASSERT_GE(view.size(), 1024u);
+  // A receiver that resets the stream while it still holds the view (from inside on_bytes).
+  server_.conn->stream_reset(sid, 5);
+  EXPECT_EQ(view.substr(0, 1024), std::string_view(sent).substr(0, 1024));
+  EXPECT_TRUE(server_.conn->stream_peek(sid).empty());
+  EXPECT_EQ(server_.conn->stream_readable(sid), 0u);
+  server_.conn->stream_consume(sid, view.size());  // the receiver's consume after on_bytes
+  ASSERT_TRUE(run_until([&] { return client_.count(QuicEvent::Type::stream_reset) == 1; }));
 }
 
 }  // namespace
