@@ -656,21 +656,44 @@ void QuicConnection::mark_ready(Stream& s) {
   ready_.push_back(s.id);
 }
 
-void QuicConnection::stream_write(int64_t id, std::string bytes) {
+QuicConnection::Stream* QuicConnection::writable_stream(int64_t id) {
   Stream* s = find(id);
-  if (!s || bytes.empty() || s->fin_requested || s->write_shut || s->released) return;
-  if (state_ != State::handshaking && state_ != State::open) return;
-  const uint64_t size = bytes.size();
-  const uint64_t back_start = s->tx.empty() ? s->tx_end : s->tx_end - s->tx.back().size();
+  if (!s || s->fin_requested || s->write_shut || s->released) return nullptr;
+  if (state_ != State::handshaking && state_ != State::open) return nullptr;
+  return s;
+}
+
+std::string* QuicConnection::unsent_tail(Stream& s, size_t more) {
+  if (s.tx.empty()) return nullptr;
   // ngtcp2 keeps pointers into every chunk it was handed: only a chunk none of whose bytes went
   // out yet may grow (and so reallocate).
-  if (!s->tx.empty() && s->tx_sent <= back_start &&
-      s->tx.back().size() + bytes.size() <= kCoalesceLimit) {
-    s->tx.back() += bytes;
+  const uint64_t back_start = s.tx_end - s.tx.back().size();
+  if (s.tx_sent > back_start || s.tx.back().size() + more > kCoalesceLimit) return nullptr;
+  return &s.tx.back();
+}
+
+void QuicConnection::stream_write(int64_t id, std::string bytes) {
+  Stream* s = writable_stream(id);
+  if (!s || bytes.empty()) return;
+  const uint64_t size = bytes.size();
+  if (std::string* tail = unsent_tail(*s, bytes.size())) {
+    *tail += bytes;
   } else {
     s->tx.push_back(std::move(bytes));
   }
   s->tx_end += size;
+  mark_ready(*s);
+}
+
+void QuicConnection::stream_append(int64_t id, std::string_view bytes) {
+  Stream* s = writable_stream(id);
+  if (!s || bytes.empty()) return;
+  if (std::string* tail = unsent_tail(*s, bytes.size())) {
+    tail->append(bytes);
+  } else {
+    s->tx.emplace_back(bytes);
+  }
+  s->tx_end += bytes.size();
   mark_ready(*s);
 }
 

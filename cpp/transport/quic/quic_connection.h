@@ -212,6 +212,9 @@ class QuicConnection : private TlsObserver {
 
   /// Queues bytes; they are sent as flow control allows. Ignored after finish/reset.
   void stream_write(int64_t id, std::string bytes);
+  /// The same, copying `bytes` straight into the stream's unsent tail where it has room (one copy,
+  /// no allocation for a small frame).
+  void stream_append(int64_t id, std::string_view bytes);
   /// FIN after the queued bytes.
   void stream_finish(int64_t id);
   /// Aborts both directions (RESET_STREAM + STOP_SENDING with `code`); unread bytes are dropped.
@@ -276,6 +279,10 @@ class QuicConnection : private TlsObserver {
   ngtcp2_transport_params params() const;
 
   Stream* find(int64_t id) const;
+  /// The stream, if it may still be written to.
+  Stream* writable_stream(int64_t id);
+  /// The last queued chunk when `more` bytes may be appended to it in place, else null.
+  std::string* unsent_tail(Stream& s, size_t more);
   Stream& ensure_peer_stream(int64_t id);
   void push(QuicEvent ev);
   void mark_ready(Stream& s);

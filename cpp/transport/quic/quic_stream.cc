@@ -26,6 +26,13 @@ void QuicStream::write(std::string bytes) {
   link_.schedule();
 }
 
+void QuicStream::append(std::string_view bytes) {
+  if (reset_ || finished_ || release_requested_ || bytes.empty()) return;
+  link_.conn().stream_append(id_, bytes);
+  if (queued_bytes() > kHighWater) congested_ = true;
+  link_.schedule();
+}
+
 size_t QuicStream::queued_bytes() const {
   // Everything not yet acknowledged: memory stays bounded by what the handler queued.
   return released_ ? 0 : link_.conn().stream_unacked(id_);

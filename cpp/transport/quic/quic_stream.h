@@ -38,6 +38,7 @@ class QuicStream final : public ByteStream {
   // ByteStream
   void set_receiver(StreamReceiver* receiver) override { receiver_ = receiver; }
   void write(std::string bytes) override;
+  void append(std::string_view bytes) override;
   size_t queued_bytes() const override;
   void finish() override;
   void reset() override;
