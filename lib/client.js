@@ -5,6 +5,100 @@ const { Subscription } = require('./subscription');
 const { RawStream } = require('./raw-stream');
 const { Containers, Images, System } = require('./typed');
 
+// The sink Client#_open gives the transport: passes everything on to the caller's sink and drops
+// the call from `live` at its terminal event. Prototype methods rather than closures: a follow
+// that stays open for hours holds one small object here.
+class TrackedSink {
+  constructor(live, sink) {
+    this._live = live;
+    this._sink = sink;
+    this._ended = false;
+  }
+
+  _end() {
+    this._ended = true;
+    this._live.delete(this);
+  }
+
+  outputs(items, bytes) {
+    this._sink.outputs(items, bytes);
+  }
+
+  answered() {
+    this._end();
+    this._sink.answered();
+  }
+
+  completed() {
+    this._end();
+    this._sink.completed();
+  }
+
+  error(err) {
+    if (this._ended) return;
+    this._end();
+    this._sink.error(err);
+  }
+
+  rawOpen(tty) {
+    this._sink.rawOpen(tty);
+  }
+
+  stdout(buf) {
+    this._sink.stdout(buf);
+  }
+
+  stderr(buf) {
+    this._sink.stderr(buf);
+  }
+
+  control(msg) {
+    this._sink.control(msg);
+  }
+
+  exit(code) {
+    this._end();
+    this._sink.exit(code);
+  }
+
+  drain() {
+    this._sink.drain();
+  }
+}
+
+// The control Client#_open returns: the transport's, with cancel() also forgetting the call.
+class TrackedControl {
+  constructor(tracked, ctl) {
+    this._tracked = tracked;
+    this._ctl = ctl;
+  }
+
+  write(bytes) {
+    return this._ctl.write(bytes);
+  }
+
+  endInput() {
+    return this._ctl.endInput();
+  }
+
+  control(message) {
+    return this._ctl.control(message);
+  }
+
+  pause() {
+    return this._ctl.pause();
+  }
+
+  resume() {
+    return this._ctl.resume();
+  }
+
+  cancel() {
+    if (!this._tracked._ended) this._tracked._end();
+    return this._ctl.cancel();
+  }
+}
+
 /**
  * What the in-process Engine and the unix client have in common: the protocol level (call,
  * subscribe, open) and the typed level (containers, images, system) built on it. Subclasses
@@ -24,43 +118,13 @@ class Client {
   // Starts a call whose sink is forgotten once its terminal event arrived; close() fails the
   // others. Throws (TypeError, CallError) when the call cannot even start.
   _open(operation, input, raw, sink) {
-    let ended = false;
-    const end = () => {
-      ended = true;
-      this._live.delete(tracked);
-    };
-    const tracked = {
-      outputs: (items, bytes) => sink.outputs(items, bytes),
-      answered: () => (end(), sink.answered()),
-      completed: () => (end(), sink.completed()),
-      error: (err) => {
-        if (ended) return;
-        end();
-        sink.error(err);
-      },
-      rawOpen: (tty) => sink.rawOpen(tty),
-      stdout: (buf) => sink.stdout(buf),
-      stderr: (buf) => sink.stderr(buf),
-      control: (msg) => sink.control(msg),
-      exit: (code) => (end(), sink.exit(code)),
-      drain: () => sink.drain(),
-    };
     if (typeof operation !== 'string' || operation.length === 0) {
       throw new TypeError('operation must be a non-empty string');
     }
+    const tracked = new TrackedSink(this._live, sink);
     const ctl = this._start(operation, input, raw, tracked);
     this._live.set(tracked, ctl);
-    return {
-      write: (bytes) => ctl.write(bytes),
-      endInput: () => ctl.endInput(),
-      control: (message) => ctl.control(message),
-      pause: () => ctl.pause(),
-      resume: () => ctl.resume(),
-      cancel: () => {
-        if (!ended) end();
-        ctl.cancel();
-      },
-    };
+    return new TrackedControl(tracked, ctl);
   }
 
   // Cancels every call still in flight and fails it with CANCELLED (close()).

@@ -78,6 +78,43 @@ function dispatch(events, sink) {
   }
 }
 
+// The receiver of a native call's deliveries, bound to the call's sink (one bound function per
+// call, no closure context).
+function deliver(events) {
+  dispatch(events, this);
+}
+
+// The control of a call of the in-process engine: its native.Call.
+class NativeControl {
+  constructor(call) {
+    this._call = call;
+  }
+
+  write(bytes) {
+    return this._call.write(bytes);
+  }
+
+  endInput() {
+    return this._call.endInput();
+  }
+
+  control(message) {
+    return this._call.control(JSON.stringify(message));
+  }
+
+  pause() {
+    return this._call.pause();
+  }
+
+  resume() {
+    return this._call.resume();
+  }
+
+  cancel() {
+    return this._call.cancel();
+  }
+}
+
 /**
  * The in-process engine: the C++ core on this thread's event loop (no second libuv, no threads),
  * talking to the Docker daemon named by `options.host`, or DOCKER_HOST, or the local socket. It
@@ -110,17 +147,8 @@ class Engine extends Client {
 
   _start(operation, input, raw, sink) {
     if (this._closed) throw new CallError('the engine is closed', { code: 'INTERNAL' });
-    const call = new native.Call(this._native, operation, JSON.stringify(input ?? {}), raw, (events) =>
-      dispatch(events, sink),
-    );
-    return {
-      write: (bytes) => call.write(bytes),
-      endInput: () => call.endInput(),
-      control: (message) => call.control(JSON.stringify(message)),
-      pause: () => call.pause(),
-      resume: () => call.resume(),
-      cancel: () => call.cancel(),
-    };
+    const call = new native.Call(this._native, operation, JSON.stringify(input ?? {}), raw, deliver.bind(sink));
+    return new NativeControl(call);
   }
 
   /**

@@ -4,6 +4,56 @@ const { CallError, cancelledError, abortReason } = require('./errors');
 
 const kDefaultHighWater = 1 << 20;
 
+// The executor of next()'s promises. `capturing` is the subscription being waited on, set and
+// cleared around the synchronous `new Promise`, so a wait allocates no closure of its own.
+let capturing = null;
+function capture(resolve, reject) {
+  capturing._resolve = resolve;
+  capturing._reject = reject;
+}
+
+/**
+ * The sink a Subscription hands its transport: one object with prototype methods, so a
+ * subscription that stays open for hours holds no closures for it.
+ */
+class SubscriptionSink {
+  constructor(sub) {
+    this._sub = sub;
+  }
+
+  outputs(items, bytes) {
+    this._sub._push(items, bytes);
+  }
+
+  answered() {
+    this._sub._end(null);
+  }
+
+  completed() {
+    this._sub._end(null);
+  }
+
+  error(err) {
+    this._sub._end(err);
+  }
+
+  rawOpen() {
+    this._sub._end(new CallError('unexpected raw carriage', { code: 'INTERNAL' }));
+  }
+
+  stdout() {}
+
+  stderr() {}
+
+  control() {}
+
+  exit() {
+    this._sub._end(null);
+  }
+
+  drain() {}
+}
+
 /**
  * The outputs of a subscription as an async iterable, with backpressure: while more than
  * `highWaterMark` bytes of outputs wait for the consumer, the transport is paused — the engine
@@ -35,47 +85,72 @@ class Subscription {
     this._paused = false;
     this._ended = false; // no more outputs will arrive
     this._error = null; // thrown once the queue is drained
-    this._waiting = null; // {resolve, reject} of a pending next()
+    this._waiting = false; // a next() is pending: settled through _resolve / _reject
+    this._resolve = null;
+    this._reject = null;
     this._done = false; // the iterator finished
     this._result = undefined;
+    // `completed` is made when first read (many consumers never read it); until then the outcome
+    // waits here: _outcome 0 running, 1 resolved (with _result), 2 rejected (with _failure).
+    this._completed = null;
+    this._resolveCompleted = null;
+    this._rejectCompleted = null;
+    this._outcome = 0;
+    this._failure = null;
     this._signal = options.signal;
-    /** @type {Promise<any>} */
-    this.completed = new Promise((resolve, reject) => {
-      this._resolveCompleted = resolve;
-      this._rejectCompleted = reject;
-    });
-    this.completed.catch(() => {}); // an unobserved rejection is not an unhandled one
+    this._onAbort = null;
+    this._ctl = null;
     if (this._signal) {
       if (this._signal.aborted) {
-        this._ctl = null;
         this._abort();
         return;
       }
       this._onAbort = () => this._abort();
       this._signal.addEventListener('abort', this._onAbort, { once: true });
     }
-    this._ctl = null;
     try {
-      this._ctl = start(this._sink());
+      this._ctl = start(new SubscriptionSink(this));
     } catch (err) {
       // A call that cannot start (closed client, input JSON cannot encode) fails like any other.
       this._end(err);
     }
   }
 
-  _sink() {
-    return {
-      outputs: (items, bytes) => this._push(items, bytes),
-      answered: () => this._end(null),
-      completed: () => this._end(null),
-      error: (err) => this._end(err),
-      rawOpen: () => this._end(new CallError('unexpected raw carriage', { code: 'INTERNAL' })),
-      stdout() {},
-      stderr() {},
-      control() {},
-      exit: () => this._end(null),
-      drain() {},
-    };
+  /**
+   * Settles when the call ends (see the class comment); the same promise on every read.
+   * @type {Promise<any>}
+   */
+  get completed() {
+    if (this._completed === null) {
+      if (this._outcome === 1) {
+        this._completed = Promise.resolve(this._result);
+      } else if (this._outcome === 2) {
+        this._completed = Promise.reject(this._failure);
+        this._failure = null;
+      } else {
+        this._completed = new Promise((resolve, reject) => {
+          this._resolveCompleted = resolve;
+          this._rejectCompleted = reject;
+        });
+      }
+      this._completed.catch(() => {}); // an unobserved rejection is not an unhandled one
+    }
+    return this._completed;
+  }
+
+  _settleCompleted(err) {
+    if (this._completed === null) {
+      this._outcome = err ? 2 : 1;
+      this._failure = err;
+      return;
+    }
+    if (err) {
+      this._rejectCompleted(err);
+    } else {
+      this._resolveCompleted(this._result);
+    }
+    this._resolveCompleted = null;
+    this._rejectCompleted = null;
   }
 
   _push(items, bytes) {
@@ -94,9 +169,11 @@ class Subscription {
       }
     }
     if (items.length === 0) return;
-    if (this._waiting !== null && this._batches.length === 0) {
-      const waiting = this._waiting;
-      this._waiting = null;
+    if (this._waiting && this._batches.length === 0) {
+      const resolve = this._resolve;
+      this._waiting = false;
+      this._resolve = null;
+      this._reject = null;
       if (items.length > 1) {
         this._batches.push(items);
         this._sizes.push(bytes);
@@ -104,7 +181,7 @@ class Subscription {
         this._queuedBytes += bytes;
         this._checkPause();
       }
-      waiting.resolve({ value: items[0], done: false });
+      resolve({ value: items[0], done: false });
       return;
     }
     this._batches.push(items);
@@ -124,13 +201,9 @@ class Subscription {
     if (this._ended) return;
     this._ended = true;
     this._detachSignal();
-    if (err) {
-      this._error = err;
-      this._rejectCompleted(err);
-    } else {
-      this._resolveCompleted(this._result);
-    }
-    if (this._waiting !== null && this._batches.length === 0) this._finish();
+    if (err) this._error = err;
+    this._settleCompleted(err);
+    if (this._waiting && this._batches.length === 0) this._finish();
   }
 
   _abort() {
@@ -150,10 +223,10 @@ class Subscription {
       this._ended = true;
       this._detachSignal();
       if (this._ctl) this._ctl.cancel();
-      this._rejectCompleted(reason);
+      this._settleCompleted(reason);
     }
     if (quiet) this._done = true;
-    if (this._waiting !== null) this._finish();
+    if (this._waiting) this._finish();
   }
 
   _detachSignal() {
@@ -165,15 +238,18 @@ class Subscription {
 
   // Settles the pending next() at the end of the queue.
   _finish() {
-    const waiting = this._waiting;
-    this._waiting = null;
+    const resolve = this._resolve;
+    const reject = this._reject;
+    this._waiting = false;
+    this._resolve = null;
+    this._reject = null;
     this._done = true;
     if (this._error) {
       const err = this._error;
       this._error = null;
-      waiting.reject(err);
+      reject(err);
     } else {
-      waiting.resolve({ value: undefined, done: true });
+      resolve({ value: undefined, done: true });
     }
   }
 
@@ -196,13 +272,16 @@ class Subscription {
   next() {
     if (this._batches.length > 0) return Promise.resolve({ value: this._take(), done: false });
     if (this._done) return Promise.resolve({ value: undefined, done: true });
-    if (this._waiting !== null) {
+    if (this._waiting) {
       return Promise.reject(new Error('next() called while a previous next() is pending'));
     }
-    return new Promise((resolve, reject) => {
-      this._waiting = { resolve, reject };
-      if (this._ended) this._finish();
-    });
+    // No closure per wait: the module's executor stores the resolvers on the subscription.
+    capturing = this;
+    const promise = new Promise(capture);
+    capturing = null;
+    this._waiting = true;
+    if (this._ended) this._finish();
+    return promise;
   }
 
   /**
