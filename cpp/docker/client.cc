@@ -244,7 +244,9 @@ void Client::Impl::on_defer(uv_timer_t* t) {
 
 ClientStats Client::Impl::stats() const {
   ClientStats s;
+  s.batched_reads = batched_reads_of_gone_;
   for (const Connection* c : conns_) {
+    s.batched_reads += c->batched_pauses();
     if (c->closing()) continue;
     switch (c->role()) {
       case Connection::Role::idle:
@@ -284,6 +286,7 @@ void Client::Impl::on_failure(Connection& c, Error /*error*/) {
 void Client::Impl::on_drain(Connection& /*c*/) {}
 
 void Client::Impl::connection_gone(Connection* c) {
+  batched_reads_of_gone_ += c->batched_pauses();
   drop_idle(c);
   if (auto it = std::find(conns_.begin(), conns_.end(), c); it != conns_.end()) conns_.erase(it);
   maybe_close_timer();

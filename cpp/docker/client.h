@@ -94,6 +94,9 @@ struct ClientStats {
   size_t idle = 0;      ///< kept-alive, unused
   size_t busy = 0;      ///< carrying a one-shot request or a streamed body
   size_t hijacked = 0;  ///< taken over for attach/exec
+  /// Times a fast streamed body paused reading for a moment to take more per read (see
+  /// Connection::set_read_batching), over the client's life.
+  uint64_t batched_reads = 0;
 };
 
 /// The client. Lives on one loop and is used only from that loop's thread. Handles and callbacks

@@ -85,6 +85,7 @@ class Client::Impl final : public detail::Connection::Owner, public detail::Conn
   std::vector<detail::Exchange*> live_;     // every exchange not finished nor cancelled
   std::vector<detail::Exchange*> queue_;    // waiting for the API version, in order
   std::vector<detail::Connection*> conns_;  // every connection not yet freed
+  uint64_t batched_reads_of_gone_ = 0;      // ClientStats::batched_reads of freed connections
   std::vector<detail::Connection*> idle_;   // kept-alive, most recently used last
 
   uv_timer_t defer_timer_{};

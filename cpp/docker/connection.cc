@@ -201,6 +201,7 @@ void Connection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
   if (nread == 0 || c->closing_) return;  // 0 is EAGAIN, not EOF
   if (nread > 0) {
     c->on_bytes(buf->base, static_cast<size_t>(nread));
+    c->maybe_hold_reads(static_cast<size_t>(nread));
     return;
   }
   if (nread == UV_EOF) {
@@ -357,6 +358,30 @@ void Connection::maybe_shutdown() {
 
 void Connection::on_shutdown(uv_shutdown_t* /*req*/, int /*status*/) {}
 
+void Connection::maybe_hold_reads(size_t nread) {
+  if (!batching_ || closing_ || !reading_ || has_pending_error_) return;
+  const uint64_t now = uv_hrtime();
+  const bool quick = nread < kBatchBelow && now - last_read_ns_ < kBurstNs;
+  last_read_ns_ = now;
+  quick_reads_ = quick ? quick_reads_ + 1 : 0;
+  // Two in a row: one alone may be a write split in two (a header, then its line).
+  if (quick_reads_ < 2) return;
+  quick_reads_ = 0;
+  uv_read_stop(stream());
+  reading_ = false;
+  holding_ = true;
+  ++batched_pauses_;
+  uv_update_time(timer_.loop);
+  uv_timer_start(&timer_, &Connection::on_timer, kBatchDelayMs, 0);
+}
+
+void Connection::release_hold() {
+  if (!holding_) return;
+  holding_ = false;
+  uv_timer_stop(&timer_);
+  if (want_read_) read_start();
+}
+
 void Connection::read_stop() {
   want_read_ = false;
   if (!reading_ || closing_) return;
@@ -368,7 +393,7 @@ void Connection::read_stop() {
 
 void Connection::read_start() {
   want_read_ = true;
-  if (reading_ || closing_ || !socket_connected_) return;
+  if (reading_ || holding_ || closing_ || !socket_connected_) return;
   if (const int rc = uv_read_start(stream(), &Connection::on_alloc, &Connection::on_read_cb);
       rc < 0) {
     fail_soon(
@@ -380,6 +405,7 @@ void Connection::read_start() {
 
 void Connection::arm_timeout(uint64_t ms, std::string message) {
   if (closing_ || has_pending_error_) return;
+  release_hold();  // the timer is about to serve the deadline
   if (ms == 0) {
     disarm_timeout();
     return;
@@ -392,12 +418,13 @@ void Connection::arm_timeout(uint64_t ms, std::string message) {
 }
 
 void Connection::disarm_timeout() {
-  if (closing_ || has_pending_error_) return;
+  if (closing_ || has_pending_error_ || holding_) return;
   uv_timer_stop(&timer_);
 }
 
 void Connection::fail_soon(Error error) {
   if (closing_ || has_pending_error_) return;
+  holding_ = false;
   has_pending_error_ = true;
   timeout_error_ = std::move(error);
   uv_timer_start(&timer_, &Connection::on_timer, 0, 0);
@@ -405,6 +432,11 @@ void Connection::fail_soon(Error error) {
 
 void Connection::on_timer(uv_timer_t* t) {
   auto* c = static_cast<Connection*>(t->data);
+  if (c->holding_) {
+    c->holding_ = false;
+    if (c->want_read_) c->read_start();
+    return;
+  }
   c->fail(std::move(c->timeout_error_));
 }
 

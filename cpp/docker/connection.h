@@ -104,6 +104,19 @@ class Connection {
   /// Stops and restarts reading from the socket (backpressure reaches the daemon).
   void read_stop();
   void read_start();
+  /// Read batching, for bodies nobody waits on keystroke by keystroke (log follows): after two
+  /// reads in a row of fewer than kBatchBelow bytes, each within kBurstNs of the one before,
+  /// reading pauses for kBatchDelayMs, so the next read takes what the daemon wrote meanwhile in
+  /// one piece. A daemon writing one log line per write() otherwise costs a wake-up, a read and a
+  /// frame per line; a slow trickle (lines a few ms apart or more) is never delayed. Off by
+  /// default.
+  void set_read_batching(bool on) { batching_ = on; }
+  /// Reads that were held back by batching, for tests and stats.
+  uint64_t batched_pauses() const { return batched_pauses_; }
+
+  static constexpr size_t kBatchBelow = size_t{16} << 10;
+  static constexpr uint64_t kBurstNs = 1'000'000;
+  static constexpr uint64_t kBatchDelayMs = 1;
 
   /// Arms the deadline: on expiry the connection fails with `error` (Kind::timeout). Replaces an
   /// earlier deadline; 0 disarms.
@@ -147,6 +160,8 @@ class Connection {
   static void on_write(uv_write_t* req, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
   static void on_timer(uv_timer_t* t);
+  void maybe_hold_reads(size_t nread);
+  void release_hold();
   static void on_close(uv_handle_t* h);
 
   uv_loop_t* loop_;
@@ -176,6 +191,11 @@ class Connection {
   bool socket_connected_ = false;
   bool want_read_ = true;
   bool reading_ = false;
+  bool batching_ = false;
+  bool holding_ = false;  // reading paused by batching; timer_ resumes it
+  uint64_t last_read_ns_ = 0;
+  unsigned quick_reads_ = 0;  // small reads in a row, each soon after the previous one
+  uint64_t batched_pauses_ = 0;
   bool closing_ = false;
   bool write_failed_ = false;
   bool shutdown_requested_ = false;

@@ -301,6 +301,9 @@ ResponseParser::HeadAction Exchange::on_head(Response& head) {
       return ResponseParser::HeadAction::body;
     case Mode::stream:
       if (!head.ok()) break;
+      // Streamed bodies (logs, events, stats, progress) are read in batches when they come fast;
+      // hijacked streams are interactive and never are.
+      if (conn_ != nullptr) conn_->set_read_batching(true);
       call(body_handlers.on_head, static_cast<const Response&>(head));
       return ended() || paused_ ? ResponseParser::HeadAction::pause
                                 : ResponseParser::HeadAction::body;

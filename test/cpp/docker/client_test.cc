@@ -505,6 +505,55 @@ TEST_F(ClientTest, StreamsLogsExactly) {
   EXPECT_EQ(c.stats().busy, 0u);  // a stream's connection is not kept
 }
 
+TEST_F(ClientTest, AFastStreamIsReadInBatchesEveryByteArriving) {
+  Client& c = client();
+  // Written while we follow: the daemon sends each line as it comes, one write per line. The
+  // container outlives its output (see StreamsLogsExactly); the fixture removes it.
+  const std::string id = create_container(
+      c, {{"Cmd",
+           {"sh", "-c",
+            "sleep 0.3; yes line | head -n " + std::to_string(kYesLines) + "; sleep 60"}}});
+  MuxDecoder mux;
+  start_container(c, id);  // a follow of a container not yet started ends at once on 20.10
+  size_t out = 0;
+  bool ended = false;
+  std::optional<Error> error;
+  auto h =
+      c.stream(logs_request(id, true),
+               {nullptr,
+                [&](std::string_view bytes) {
+                  EXPECT_TRUE(mux.feed(bytes, [&](const MuxPiece& p) { out += p.data.size(); }));
+                },
+                [&](std::optional<Error> e) {
+                  error = std::move(e);
+                  ended = true;
+                }});
+  ASSERT_TRUE(run_until([&] { return ended || out >= kYesBytes; }));
+  EXPECT_FALSE(ended) << (error ? error->message : "ended early");
+  EXPECT_EQ(out, kYesBytes);
+  EXPECT_FALSE(mux.partial());
+  EXPECT_GT(c.stats().batched_reads, 0u);
+}
+
+TEST_F(ClientTest, ASlowTrickleIsNeverHeldBack) {
+  Client& c = client();
+  const std::string id = create_container(
+      c, {{"Cmd", {"sh", "-c", "sleep 0.3; for i in 1 2 3 4 5 6; do echo tick; sleep 0.2; done"}}});
+  start_container(c, id);
+  size_t out = 0;
+  bool ended = false;
+  MuxDecoder mux;
+  auto h = c.stream(logs_request(id, true),
+                    {nullptr,
+                     [&](std::string_view bytes) {
+                       mux.feed(bytes, [&](const MuxPiece& p) { out += p.data.size(); });
+                     },
+                     [&](std::optional<Error>) { ended = true; }});
+  ASSERT_TRUE(run_until([&] { return ended; }));
+  EXPECT_EQ(out, 6u * 5);
+  EXPECT_EQ(c.stats().batched_reads, 0u);
+}
+
 TEST_F(ClientTest, PauseStopsDeliveryAndResumeLosesNothing) {
   Client& c = client();
   const std::string id = create_container(
