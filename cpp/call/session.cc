@@ -38,8 +38,7 @@ void CallSession::on_bytes(std::string_view bytes) {
         stream_.pause_reading();
       break;
     case State::running_raw:
-      chunks_.push(bytes);
-      handle_chunks();
+      handle_chunks(bytes);
       break;
     case State::done:
       break;
@@ -114,32 +113,39 @@ void CallSession::handle_request(wire::Envelope&& env) {
   h->start();
 }
 
-void CallSession::handle_chunks() {
-  while (state_ == State::running_raw && !input_paused_) {
-    std::optional<wire::Chunk> chunk = chunks_.next();
-    if (!chunk) {
-      if (chunks_.error() != wire::ChunkError::none) {
-        abandon("bad-stream", wire::describe(chunks_.error()));
-      } else if (peer_fin_ && !chunks_.partial()) {
-        stdin_end();
-      }
-      return;
-    }
-    handle_chunk(std::move(*chunk));
+void CallSession::handle_chunks(std::string_view input) {
+  if (state_ != State::running_raw) return;
+  if (input_paused_ || feeding_) {
+    // Kept for resume_input(); while feeding, this is a resume from inside a handler (input is
+    // empty) and the feed in progress goes on by itself.
+    if (!input.empty()) chunks_.push(input);
+    return;
+  }
+  feeding_ = true;
+  chunks_.feed(input, [this](wire::ChunkType type, std::string_view payload) {
+    handle_chunk(type, payload);
+    return state_ == State::running_raw && !input_paused_;
+  });
+  feeding_ = false;
+  if (state_ != State::running_raw || input_paused_) return;
+  if (chunks_.error() != wire::ChunkError::none) {
+    abandon("bad-stream", wire::describe(chunks_.error()));
+  } else if (peer_fin_ && !chunks_.partial()) {
+    stdin_end();
   }
 }
 
-void CallSession::handle_chunk(wire::Chunk&& chunk) {
-  switch (chunk.type) {
+void CallSession::handle_chunk(wire::ChunkType type, std::string_view payload) {
+  switch (type) {
     case wire::ChunkType::stdin_data:
-      if (chunk.payload.empty()) {
+      if (payload.empty()) {
         stdin_end();
       } else if (!stdin_ended_ && handler_) {
-        handler_->on_stdin(chunk.payload);
+        handler_->on_stdin(payload);
       }
       return;
     case wire::ChunkType::control_in: {
-      nlohmann::json msg = nlohmann::json::parse(chunk.payload, nullptr, false);
+      nlohmann::json msg = nlohmann::json::parse(payload, nullptr, false);
       if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
         abandon("bad-stream", "control chunk is not a JSON object with a \"type\"");
         return;
@@ -281,9 +287,14 @@ void CallSession::begin_raw(bool tty) {
 
 void CallSession::send_chunk(wire::ChunkType type, std::string_view bytes) {
   if (state_ != State::running_raw) return;
-  frame_.clear();
-  wire::append_chunks(frame_, type, bytes);
-  send_frame();
+  // Header and payload go to the stream as they are: the payload is copied once, by the stream.
+  do {
+    const size_t n = std::min<size_t>(bytes.size(), wire::kMaxChunkBytes);
+    char header[wire::kChunkHeaderBytes];
+    wire::put_chunk_header(header, type, static_cast<uint32_t>(n));
+    stream_.append(std::string_view(header, sizeof(header)), bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  } while (!bytes.empty());
 }
 
 void CallSession::finish_raw(int exit_code) {

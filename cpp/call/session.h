@@ -79,8 +79,9 @@ class CallSession : public transport::StreamReceiver, public CallSink {
 
   void handle_frames();
   void handle_request(wire::Envelope&& env);
-  void handle_chunks();
-  void handle_chunk(wire::Chunk&& chunk);
+  // Decodes buffered chunks, then `input` (in place where whole), until input is paused.
+  void handle_chunks(std::string_view input = {});
+  void handle_chunk(wire::ChunkType type, std::string_view payload);
   void stdin_end();
   void abandon(std::string outcome, std::string detail);  // reset + cancel: the stream is unusable
   void terminal(std::string outcome, std::string detail);
@@ -106,6 +107,7 @@ class CallSession : public transport::StreamReceiver, public CallSink {
   bool peer_fin_ = false;
   bool stdin_ended_ = false;
   bool input_paused_ = false;
+  bool feeding_ = false;  // inside chunks_.feed(): a resume from a handler must not re-enter it
   bool want_drain_ = false;
   bool recorded_ = false;
   std::chrono::steady_clock::time_point started_;

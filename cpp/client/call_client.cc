@@ -123,9 +123,18 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
 
   // ClientCall
   void send_stdin(std::string_view bytes) override {
-    std::string out;
-    wire::append_chunks(out, wire::ChunkType::stdin_data, bytes);
-    send(std::move(out));
+    if (!stream_) {
+      wire::append_chunks(outbox_, wire::ChunkType::stdin_data, bytes);
+      return;
+    }
+    // Header and payload straight to the stream, which copies the payload once.
+    do {
+      const size_t n = std::min<size_t>(bytes.size(), wire::kMaxChunkBytes);
+      char header[wire::kChunkHeaderBytes];
+      wire::put_chunk_header(header, wire::ChunkType::stdin_data, static_cast<uint32_t>(n));
+      stream_->append(std::string_view(header, sizeof(header)), bytes.substr(0, n));
+      bytes.remove_prefix(n);
+    } while (!bytes.empty());
   }
   void end_stdin() override {
     std::string out;
@@ -161,8 +170,7 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   void on_bytes(std::string_view bytes) override {
     if (ended_) return;
     if (raw_) {
-      chunks_.push(bytes);
-      read_chunks();
+      read_chunks(bytes);
     } else {
       frames_.push(bytes);
       read_frames();
@@ -257,7 +265,7 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
       if (!*alive) return;
     }
     if (raw_ && !ended_) {
-      chunks_.push(frames_.take_remaining());
+      chunks_->push(frames_.take_remaining());
       read_chunks();
     }
   }
@@ -302,32 +310,35 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
     }
   }
 
-  void read_chunks() {
+  void read_chunks(std::string_view input = {}) {
     auto alive = alive_;
-    while (!ended_) {
-      std::optional<wire::Chunk> chunk = chunks_.next();
-      if (!chunk) {
-        if (chunks_.error() != wire::ChunkError::none) {
-          end(CallError::internal(std::string("malformed chunk from the server: ") +
-                                  wire::describe(chunks_.error())));
-        }
+    // An event handler may destroy this call mid-feed: the decoder lives on until feed() returns.
+    std::shared_ptr<wire::ChunkDecoder> decoder = chunks_;
+    decoder->feed(input, [&](wire::ChunkType type, std::string_view payload) {
+      handle_chunk(type, payload);
+      return *alive && !ended_;
+    });
+    if (!*alive || ended_) return;
+    if (decoder->error() != wire::ChunkError::none) {
+      end(CallError::internal(std::string("malformed chunk from the server: ") +
+                              wire::describe(decoder->error())));
+    }
+  }
+
+  void handle_chunk(wire::ChunkType type, std::string_view payload) {
+    if (type == wire::ChunkType::stdout_data || type == wire::ChunkType::stderr_data) {
+      if (events_.on_chunk) events_.on_chunk(type, payload);
+    } else if (type == wire::ChunkType::control_out) {
+      auto alive = alive_;
+      nlohmann::json msg = nlohmann::json::parse(payload, nullptr, false);
+      if (msg.is_object() && msg.value("type", "") == "exit") {
+        const int code = msg.value("code", -1);
+        if (events_.on_exit) events_.on_exit(code);
+        if (!*alive) return;
+        end(std::nullopt);
         return;
       }
-      if (chunk->type == wire::ChunkType::stdout_data ||
-          chunk->type == wire::ChunkType::stderr_data) {
-        if (events_.on_chunk) events_.on_chunk(chunk->type, chunk->payload);
-      } else if (chunk->type == wire::ChunkType::control_out) {
-        nlohmann::json msg = nlohmann::json::parse(chunk->payload, nullptr, false);
-        if (msg.is_object() && msg.value("type", "") == "exit") {
-          const int code = msg.value("code", -1);
-          if (events_.on_exit) events_.on_exit(code);
-          if (!*alive) return;
-          end(std::nullopt);
-          return;
-        }
-        if (events_.on_control) events_.on_control(msg);
-      }
-      if (!*alive) return;
+      if (events_.on_control) events_.on_control(msg);
     }
   }
 
@@ -347,7 +358,7 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   uint64_t ticket_ = 0;                                 // a pending QUIC stream open
   std::string outbox_;                                  // bytes queued before the connection exists
   wire::FrameDecoder frames_;
-  wire::ChunkDecoder chunks_;
+  std::shared_ptr<wire::ChunkDecoder> chunks_ = std::make_shared<wire::ChunkDecoder>();
   bool raw_ = false;
   bool ended_ = false;
   bool paused_ = false;

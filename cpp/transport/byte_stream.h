@@ -38,6 +38,14 @@ class ByteStream {
   /// Same as write(), copying `bytes`: the caller keeps its buffer (and its capacity) for the
   /// next message, and a transport that coalesces queued bytes saves an allocation per write.
   virtual void append(std::string_view bytes) { write(std::string(bytes)); }
+  /// append(head) then append(body) as one write: a chunk's header and its payload, queued without
+  /// first copying them into one buffer.
+  virtual void append(std::string_view head, std::string_view body) {
+    std::string both;
+    both.reserve(head.size() + body.size());
+    both.append(head).append(body);
+    write(std::move(both));
+  }
   /// Bytes accepted by write() that the transport has not yet handed off.
   virtual size_t queued_bytes() const = 0;
   /// Ends our direction (FIN) after every queued byte.

@@ -81,6 +81,14 @@ void UvByteStream::append(std::string_view bytes) {
   if (!writing_) flush();
 }
 
+void UvByteStream::append(std::string_view head, std::string_view body) {
+  if (closing_ || fin_requested_ || head.size() + body.size() == 0) return;
+  if (pending_.empty()) SpareBuffers::take(pending_);
+  pending_.append(head).append(body);
+  if (queued_bytes() > kHighWater) congested_ = true;
+  if (!writing_) flush();
+}
+
 void UvByteStream::flush() {
   if (pending_.empty() || closing_) return;
   in_flight_.swap(pending_);

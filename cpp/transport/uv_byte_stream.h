@@ -31,6 +31,7 @@ class UvByteStream final : public ByteStream {
   void set_receiver(StreamReceiver* receiver) override { receiver_ = receiver; }
   void write(std::string bytes) override;
   void append(std::string_view bytes) override;
+  void append(std::string_view head, std::string_view body) override;
   size_t queued_bytes() const override { return pending_.size() + in_flight_.size(); }
   void finish() override;
   void reset() override;

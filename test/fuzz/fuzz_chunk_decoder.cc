@@ -1,5 +1,6 @@
-// Fuzzes the raw-carriage chunk decoder: any split decodes like one push, the chunks re-encode to
-// exactly the bytes consumed, errors name the offending header and are sticky.
+// Fuzzes the raw-carriage chunk decoder: any split decodes like one push, feed() (in place, with a
+// consumer that stops and resumes) decodes like push/next, the chunks re-encode to exactly the
+// bytes consumed, errors name the offending header and are sticky.
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,40 @@ Outcome decode(const std::vector<std::string>& pieces) {
   return o;
 }
 
+// The same through feed(), the consumer stopping after every `stop_every`-th chunk (0: never).
+Outcome decode_fed(const std::vector<std::string>& pieces, unsigned stop_every) {
+  ChunkDecoder d;
+  Outcome o;
+  unsigned seen = 0;
+  auto on_chunk = [&](alk::wire::ChunkType type, std::string_view payload) {
+    o.chunks.push_back({type, std::string(payload)});
+    ++seen;
+    return stop_every == 0 || seen % stop_every != 0;
+  };
+  for (const std::string& p : pieces) {
+    d.feed(p, on_chunk);
+    for (size_t before = SIZE_MAX; before != o.chunks.size();) {
+      before = o.chunks.size();
+      d.feed({}, on_chunk);
+    }
+  }
+  o.error = d.error();
+  o.partial = d.partial();
+  o.buffered = d.buffered();
+  return o;
+}
+
+void check_same(const Outcome& a, const Outcome& b) {
+  FUZZ_CHECK(a.error == b.error);
+  FUZZ_CHECK(a.partial == b.partial);
+  FUZZ_CHECK(a.buffered == b.buffered);
+  FUZZ_CHECK(a.chunks.size() == b.chunks.size());
+  for (size_t i = 0; i < a.chunks.size(); ++i) {
+    FUZZ_CHECK(a.chunks[i].type == b.chunks[i].type);
+    FUZZ_CHECK(a.chunks[i].payload == b.chunks[i].payload);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -56,6 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const Outcome split = decode(pieces);
   const Outcome whole = decode({stream});
+  const unsigned stop_every = fdp.ConsumeIntegralInRange<unsigned>(0, 3);
+  check_same(decode_fed(pieces, stop_every), whole);
   FUZZ_CHECK(split.error == whole.error);
   FUZZ_CHECK(split.partial == whole.partial);
   FUZZ_CHECK(split.buffered == whole.buffered);

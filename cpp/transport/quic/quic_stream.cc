@@ -33,6 +33,14 @@ void QuicStream::append(std::string_view bytes) {
   link_.schedule();
 }
 
+void QuicStream::append(std::string_view head, std::string_view body) {
+  if (reset_ || finished_ || release_requested_ || head.size() + body.size() == 0) return;
+  link_.conn().stream_append(id_, head);
+  link_.conn().stream_append(id_, body);
+  if (queued_bytes() > kHighWater) congested_ = true;
+  link_.schedule();
+}
+
 size_t QuicStream::queued_bytes() const {
   // Everything not yet acknowledged: memory stays bounded by what the handler queued.
   return released_ ? 0 : link_.conn().stream_unacked(id_);

@@ -99,9 +99,36 @@ void expect_same_outcome(const Outcome& got, const Outcome& want, const std::str
   expect_chunks(got.chunks, want.chunks);
 }
 
+// The same through feed(): payloads in place, and a consumer that stops after every
+// `stop_every`-th chunk (0: never) and resumes with feed({}) before the next piece arrives.
+Outcome decode_fed(const std::vector<std::string_view>& pieces, unsigned stop_every) {
+  ChunkDecoder d;
+  Outcome o;
+  unsigned seen = 0;
+  auto on_chunk = [&](ChunkType type, std::string_view payload) {
+    o.chunks.push_back({type, std::string(payload)});
+    ++seen;
+    return stop_every == 0 || seen % stop_every != 0;
+  };
+  for (std::string_view p : pieces) {
+    d.feed(p, on_chunk);
+    for (size_t before = SIZE_MAX; before != o.chunks.size();) {
+      before = o.chunks.size();
+      d.feed({}, on_chunk);
+    }
+  }
+  o.error = d.error();
+  o.partial = d.partial();
+  o.buffered = d.buffered();
+  return o;
+}
+
 void expect_outcome_at_every_split(std::string_view bytes, const Outcome& want) {
   for (const auto& split : all_splits(bytes)) {
     expect_same_outcome(decode(split.pieces), want, split.label);
+    expect_same_outcome(decode_fed(split.pieces, 0), want, split.label + " (feed)");
+    expect_same_outcome(decode_fed(split.pieces, 1), want, split.label + " (feed, stop each)");
+    expect_same_outcome(decode_fed(split.pieces, 2), want, split.label + " (feed, stop 2nd)");
   }
 }
 
@@ -300,7 +327,38 @@ TEST(ChunkDecoder, LongStreamsAcrossBufferCompaction) {
     expect_same_outcome(decode(test::fixed_pieces(stream, piece)),
                         Outcome{want, ChunkError::none, true, 2},
                         "pieces of " + std::to_string(piece));
+    for (unsigned stop : {0u, 1u, 7u}) {
+      expect_same_outcome(decode_fed(test::fixed_pieces(stream, piece), stop),
+                          Outcome{want, ChunkError::none, true, 2},
+                          "fed pieces of " + std::to_string(piece) + ", stop " +
+                              std::to_string(stop));
+    }
   }
+}
+
+TEST(ChunkDecoder, FeedHandsWholeChunksOverInPlace) {
+  std::string stream;
+  append_chunk(stream, ChunkType::stdout_data, "first");
+  append_chunk(stream, ChunkType::stderr_data, "second");
+  stream += header(1, 4) + "pa";  // the start of a third, split
+  ChunkDecoder d;
+  std::vector<const char*> where;
+  d.feed(stream, [&](ChunkType, std::string_view payload) {
+    where.push_back(payload.data());
+    return true;
+  });
+  ASSERT_EQ(where.size(), 2u);
+  EXPECT_EQ(where[0], stream.data() + kChunkHeaderBytes);
+  EXPECT_EQ(where[1], stream.data() + 2 * kChunkHeaderBytes + 5);
+  EXPECT_EQ(d.buffered(), kChunkHeaderBytes + 2);  // only the split chunk was copied
+  std::string third;
+  d.feed("rt", [&](ChunkType type, std::string_view payload) {
+    EXPECT_EQ(type, ChunkType::stdout_data);
+    third = payload;
+    return true;
+  });
+  EXPECT_EQ(third, "part");
+  EXPECT_FALSE(d.partial());
 }
 
 TEST(ChunkDecoder, ErrorsAreSticky) {
