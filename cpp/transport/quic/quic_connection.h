@@ -199,7 +199,7 @@ class QuicConnection : private TlsObserver {
   const std::string& peer_id() const { return peer_id_; }
   const SocketAddress& remote() const { return remote_; }
   const SocketAddress& local() const { return local_; }
-  /// Client: the handshake was confirmed (HANDSHAKE_DONE received).
+  /// The handshake is confirmed: client, HANDSHAKE_DONE received; server, the handshake completed.
   bool confirmed() const { return confirmed_; }
 
   // ---- streams ----
