@@ -23,7 +23,7 @@ class ByteQueue {
     head_ += n;
     if (head_ == buf_.size()) {
       clear();
-    } else if (head_ > 64 * 1024 && head_ * 2 > buf_.size()) {
+    } else if (head_ > (size_t{64} << 10) && head_ * 2 > buf_.size()) {
       buf_.erase(0, head_);
       head_ = 0;
     }

@@ -116,7 +116,7 @@ struct QuicEvent {
     streams_available,    ///< client: more streams may be opened (open_stream)
     ended,                ///< the connection can no longer carry streams (close_info())
   };
-  Type type;
+  Type type = Type::ended;
   int64_t stream = -1;
   uint64_t code = 0;
 };
