@@ -305,6 +305,7 @@ ResponseParser::HeadAction Exchange::on_head(Response& head) {
       // hijacked streams are interactive and never are.
       if (conn_ != nullptr) conn_->set_read_batching(true);
       call(body_handlers.on_head, static_cast<const Response&>(head));
+      head = Response{};  // a follow may stay open for days: its headers are not kept (~1 KiB)
       return ended() || paused_ ? ResponseParser::HeadAction::pause
                                 : ResponseParser::HeadAction::body;
     case Mode::hijack:
