@@ -288,13 +288,9 @@ void CallSession::begin_raw(bool tty) {
 void CallSession::send_chunk(wire::ChunkType type, std::string_view bytes) {
   if (state_ != State::running_raw) return;
   // Header and payload go to the stream as they are: the payload is copied once, by the stream.
-  do {
-    const size_t n = std::min<size_t>(bytes.size(), wire::kMaxChunkBytes);
-    char header[wire::kChunkHeaderBytes];
-    wire::put_chunk_header(header, type, static_cast<uint32_t>(n));
-    stream_.append(std::string_view(header, sizeof(header)), bytes.substr(0, n));
-    bytes.remove_prefix(n);
-  } while (!bytes.empty());
+  wire::split_chunks(type, bytes, [this](std::string_view header, std::string_view part) {
+    stream_.append(header, part);
+  });
 }
 
 void CallSession::finish_raw(int exit_code) {

@@ -128,13 +128,9 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
       return;
     }
     // Header and payload straight to the stream, which copies the payload once.
-    do {
-      const size_t n = std::min<size_t>(bytes.size(), wire::kMaxChunkBytes);
-      char header[wire::kChunkHeaderBytes];
-      wire::put_chunk_header(header, wire::ChunkType::stdin_data, static_cast<uint32_t>(n));
-      stream_->append(std::string_view(header, sizeof(header)), bytes.substr(0, n));
-      bytes.remove_prefix(n);
-    } while (!bytes.empty());
+    wire::split_chunks(
+        wire::ChunkType::stdin_data, bytes,
+        [this](std::string_view header, std::string_view part) { stream_->append(header, part); });
   }
   void end_stdin() override {
     std::string out;

@@ -19,11 +19,9 @@ void append_chunk(std::string& out, ChunkType type, std::string_view payload) {
 }
 
 void append_chunks(std::string& out, ChunkType type, std::string_view payload) {
-  do {
-    const size_t n = std::min<size_t>(payload.size(), kMaxChunkBytes);
-    append_chunk(out, type, payload.substr(0, n));
-    payload.remove_prefix(n);
-  } while (!payload.empty());
+  split_chunks(type, payload, [&](std::string_view header, std::string_view part) {
+    out.append(header).append(part);
+  });
 }
 
 const char* describe(ChunkError e) {

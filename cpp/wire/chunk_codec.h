@@ -41,6 +41,19 @@ void append_chunk(std::string& out, ChunkType type, std::string_view payload);
 /// `payload` is empty).
 void append_chunks(std::string& out, ChunkType type, std::string_view payload);
 
+/// The same split without building the bytes: calls `on_piece(header, part)` for each chunk, the
+/// 5-byte header a view valid during the call, `part` a view into `payload`.
+template <typename OnPiece>
+void split_chunks(ChunkType type, std::string_view payload, OnPiece&& on_piece) {
+  do {
+    const size_t n = std::min<size_t>(payload.size(), kMaxChunkBytes);
+    char header[kChunkHeaderBytes];
+    put_chunk_header(header, type, static_cast<uint32_t>(n));
+    on_piece(std::string_view(header, kChunkHeaderBytes), payload.substr(0, n));
+    payload.remove_prefix(n);
+  } while (!payload.empty());
+}
+
 /// Sticky errors of the chunk decoder.
 enum class ChunkError {
   none,
