@@ -74,11 +74,7 @@ void UvByteStream::write(std::string bytes) {
 }
 
 void UvByteStream::append(std::string_view bytes) {
-  if (closing_ || fin_requested_ || bytes.empty()) return;
-  if (pending_.empty()) SpareBuffers::take(pending_);
-  pending_.append(bytes);
-  if (queued_bytes() > kHighWater) congested_ = true;
-  if (!writing_) flush();
+  append(bytes, {});
 }
 
 void UvByteStream::append(std::string_view head, std::string_view body) {

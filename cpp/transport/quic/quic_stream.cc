@@ -22,21 +22,21 @@ void QuicStream::adopt_receiver(std::unique_ptr<StreamReceiver> receiver) {
 void QuicStream::write(std::string bytes) {
   if (reset_ || finished_ || release_requested_ || bytes.empty()) return;
   link_.conn().stream_write(id_, std::move(bytes));
-  if (queued_bytes() > kHighWater) congested_ = true;
-  link_.schedule();
+  after_queueing();
 }
 
 void QuicStream::append(std::string_view bytes) {
-  if (reset_ || finished_ || release_requested_ || bytes.empty()) return;
-  link_.conn().stream_append(id_, bytes);
-  if (queued_bytes() > kHighWater) congested_ = true;
-  link_.schedule();
+  append(bytes, {});
 }
 
 void QuicStream::append(std::string_view head, std::string_view body) {
   if (reset_ || finished_ || release_requested_ || head.size() + body.size() == 0) return;
-  link_.conn().stream_append(id_, head);
+  link_.conn().stream_append(id_, head);  // an empty view is ignored
   link_.conn().stream_append(id_, body);
+  after_queueing();
+}
+
+void QuicStream::after_queueing() {
   if (queued_bytes() > kHighWater) congested_ = true;
   link_.schedule();
 }

@@ -65,6 +65,7 @@ class QuicStream final : public ByteStream {
   void release();
 
  private:
+  void after_queueing();  // congestion bookkeeping and a send on the next turn
   void request_release();
   void maybe_done();
 

@@ -328,10 +328,10 @@ TEST(ChunkDecoder, LongStreamsAcrossBufferCompaction) {
                         Outcome{want, ChunkError::none, true, 2},
                         "pieces of " + std::to_string(piece));
     for (unsigned stop : {0u, 1u, 7u}) {
-      expect_same_outcome(decode_fed(test::fixed_pieces(stream, piece), stop),
-                          Outcome{want, ChunkError::none, true, 2},
-                          "fed pieces of " + std::to_string(piece) + ", stop " +
-                              std::to_string(stop));
+      expect_same_outcome(
+          decode_fed(test::fixed_pieces(stream, piece), stop),
+          Outcome{want, ChunkError::none, true, 2},
+          "fed pieces of " + std::to_string(piece) + ", stop " + std::to_string(stop));
     }
   }
 }

@@ -175,6 +175,8 @@ class QuicPairTest : public ::testing::Test {
     return seen == id ? id : -1;
   }
 
+  bool echo_round_trip(size_t n, unsigned seed);
+
   // The server echoes every stream and ends its side when the client did.
   void serve_echo() {
     server_.on_event = [](QuicConnection& c, const QuicEvent& ev) {
@@ -454,20 +456,26 @@ TEST_F(QuicPairTest, LossIsRecovered) {
   EXPECT_TRUE(got == sent);
 }
 
-TEST_F(QuicPairTest, LoopbackPeersUseLargeDatagramsOthersTheInternetSize) {
-  options_.loopback_udp_payload = 16384;
-  ASSERT_TRUE(handshake());
+// Handshake, then `n` bytes echoed on one stream; true when every byte came back.
+bool QuicPairTest::echo_round_trip(size_t n, unsigned seed) {
+  if (!handshake()) return false;
   serve_echo();
   std::string got;
   client_.on_event = [&](QuicConnection& c, const QuicEvent& ev) {
     if (ev.type == QuicEvent::Type::stream_readable) got += c.stream_read(ev.stream, SIZE_MAX);
   };
-  const std::string sent = pattern(512 * 1024, 4);
+  const std::string sent = pattern(n, seed);
   const int64_t id = client_.conn->open_stream();
   client_.conn->stream_write(id, sent);
   client_.conn->stream_finish(id);
-  ASSERT_TRUE(run_until([&] { return got.size() == sent.size(); }));
-  EXPECT_TRUE(got == sent);
+  const bool done = run_until([&] { return got.size() == sent.size(); });
+  client_.on_event = nullptr;
+  return done && got == sent;
+}
+
+TEST_F(QuicPairTest, LoopbackPeersUseLargeDatagramsOthersTheInternetSize) {
+  options_.loopback_udp_payload = 16384;
+  ASSERT_TRUE(echo_round_trip(512 * 1024, 4));
   EXPECT_GT(largest_datagram_, 1452u);
   EXPECT_LE(largest_datagram_, 16384u);
 }
@@ -476,18 +484,7 @@ TEST_F(QuicPairTest, NonLoopbackPeersKeepTheDefaultDatagramSize) {
   caddr_ = SocketAddress::numeric("192.0.2.10", 40000).value();  // TEST-NET-1: not loopback
   saddr_ = SocketAddress::numeric("192.0.2.20", 4433).value();
   options_.loopback_udp_payload = 16384;
-  ASSERT_TRUE(handshake());
-  serve_echo();
-  std::string got;
-  client_.on_event = [&](QuicConnection& c, const QuicEvent& ev) {
-    if (ev.type == QuicEvent::Type::stream_readable) got += c.stream_read(ev.stream, SIZE_MAX);
-  };
-  const std::string sent = pattern(256 * 1024, 5);
-  const int64_t id = client_.conn->open_stream();
-  client_.conn->stream_write(id, sent);
-  client_.conn->stream_finish(id);
-  ASSERT_TRUE(run_until([&] { return got.size() == sent.size(); }));
-  EXPECT_TRUE(got == sent);
+  ASSERT_TRUE(echo_round_trip(256 * 1024, 5));
   EXPECT_LE(largest_datagram_, 1452u);
 }
 
