@@ -433,8 +433,7 @@ void Connection::fail_soon(Error error) {
 void Connection::on_timer(uv_timer_t* t) {
   auto* c = static_cast<Connection*>(t->data);
   if (c->holding_) {
-    c->holding_ = false;
-    if (c->want_read_) c->read_start();
+    c->release_hold();
     return;
   }
   c->fail(std::move(c->timeout_error_));
