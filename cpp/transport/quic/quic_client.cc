@@ -84,6 +84,9 @@ void QuicClient::connect_to(const sockaddr* addr) {
   udp_->data = this;
   ++handles_open_;
   int rv = uv_udp_bind(udp_, local.get(), 0);
+  // Connected: the kernel then reports an ICMP port unreachable from the server as ECONNREFUSED
+  // on the socket (an unconnected one drops it), and takes datagrams from the server only.
+  if (rv == 0) rv = uv_udp_connect(udp_, remote.get());
   if (rv == 0) {
     int len = sizeof(local.storage);
     rv = uv_udp_getsockname(udp_, local.get(), &len);
@@ -119,8 +122,14 @@ void QuicClient::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void QuicClient::on_recv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
                          unsigned flags) {
-  if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL)) return;
   auto* self = static_cast<QuicClient*>(udp->data);
+  if (nread == UV_ECONNREFUSED) {
+    self->server_port_closed();
+    return;
+  }
+  // Other errors (host or network unreachable: maybe a passing routing change) are left to QUIC's
+  // loss recovery and idle timeout.
+  if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL)) return;
   if (self->link_) {
     self->link_->receive(SocketAddress::from(addr), reinterpret_cast<const uint8_t*>(buf->base),
                          static_cast<size_t>(nread));
@@ -132,18 +141,19 @@ uint64_t QuicClient::open_stream(OpenCallback done) {
   pending_.push_back({ticket, std::move(done)});
   update_ref();
   // Answered on a later turn: the caller is mid-call.
-  uv_timer_start(
-      kick_,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<QuicClient*>(t->data);
-        if (self->failed_) {
-          self->flush_failures();
-        } else {
-          self->try_open();
-        }
-      },
-      0, 0);
+  uv_timer_start(kick_, &QuicClient::on_kick, 0, 0);
   return ticket;
+}
+
+void QuicClient::on_kick(uv_timer_t* t) {
+  auto* self = static_cast<QuicClient*>(t->data);
+  if (self->port_closed_) self->server_port_closed();
+  if (self->disposed_) return;
+  if (self->failed_) {
+    self->flush_failures();
+  } else {
+    self->try_open();
+  }
 }
 
 void QuicClient::cancel_open(uint64_t ticket) {
@@ -187,10 +197,7 @@ void QuicClient::fail(QuicFailure failure) {
   if (failed_) return;
   failed_ = true;
   failure_ = std::move(failure);
-  if (!pending_.empty() && kick_) {
-    uv_timer_start(
-        kick_, [](uv_timer_t* t) { static_cast<QuicClient*>(t->data)->flush_failures(); }, 0, 0);
-  }
+  if (!pending_.empty() && kick_) uv_timer_start(kick_, &QuicClient::on_kick, 0, 0);
   if (link_ && !link_->ended()) link_->shutdown_now("client failed");
   if (!link_ && udp_) {
     close_handle(udp_);
@@ -212,13 +219,36 @@ void QuicClient::update_ref() {
   }
 }
 
-bool QuicClient::send_datagram(const SocketAddress& to, const uint8_t* data, size_t len) {
-  return udp_ ? udp_send(udp_, to, data, len) : true;
+void QuicClient::server_port_closed() {
+  port_closed_ = false;
+  if (failed_ || disposed_ || !link_) return;
+  CloseInfo why;
+  // Like a stateless reset, word from the server's side that the connection is gone; retryable.
+  why.cause = CloseInfo::Cause::peer;
+  why.message = established_ ? "the server is gone (ICMP port unreachable: nothing listens on its "
+                               "port any more; it stopped, or is restarting)"
+                             : "no server listens there (ICMP port unreachable)";
+  link_->fail_now(std::move(why));  // on_link_ended, then on_link_released
 }
 
-bool QuicClient::send_segments(const SocketAddress& to, const uint8_t* data, size_t len,
+// The socket is connected: datagrams go to the server without an address (the link's `to` is
+// always the server's; this client never migrates).
+bool QuicClient::send_datagram(const SocketAddress&, const uint8_t* data, size_t len) {
+  return udp_ ? sent(udp_send_to(udp_, nullptr, data, len)) : true;
+}
+
+bool QuicClient::send_segments(const SocketAddress&, const uint8_t* data, size_t len,
                                size_t segment) {
-  return udp_ ? udp_send_segments(udp_, to, data, len, segment) : true;
+  return udp_ ? sent(udp_send_segments_to(udp_, nullptr, data, len, segment)) : true;
+}
+
+bool QuicClient::sent(UdpSendResult result) {
+  if (result == UdpSendResult::refused && !port_closed_ && !failed_ && !disposed_ && kick_) {
+    // The link is writing: it ends on the next turn, before it writes again.
+    port_closed_ = true;
+    uv_timer_start(kick_, &QuicClient::on_kick, 0, 0);
+  }
+  return result == UdpSendResult::sent;
 }
 
 void QuicClient::on_link_handshake(QuicLink&) {
@@ -239,7 +269,7 @@ void QuicClient::on_link_stream_released(QuicLink&) {
 }
 
 void QuicClient::on_link_ended(QuicLink& link) {
-  const CloseInfo& info = link.conn().close_info();
+  const CloseInfo& info = link.close_info();
   fail({"QUIC connection to " + describe() + ": " + info.message, info.retryable(),
         info.certificate_refused()});
 }

@@ -1,5 +1,5 @@
-// The client side of the QUIC transport: one connection (its own UDP socket) to one server,
-// shared by many calls, one bidirectional stream per call.
+// The client side of the QUIC transport: one connection (its own UDP socket, connected to the
+// server's address) to one server, shared by many calls, one bidirectional stream per call.
 #pragma once
 
 #include <uv.h>
@@ -31,6 +31,11 @@ struct QuicFailure {
 /// Loop-thread only. Made by connect() as a shared_ptr: dropping the last reference closes the
 /// connection (CONNECTION_CLOSE) and frees it once its handles are closed. While it has no stream
 /// and no pending open, its handles do not keep the loop alive.
+///
+/// Its socket is connected to the server, so the kernel hands it the ICMP port unreachable a
+/// datagram meets when no process listens there any more (a server that died without a word and
+/// did not come back): the connection then fails at once — a retryable failure for its streams and
+/// pending opens — rather than at the idle timeout.
 class QuicClient final : private LinkOwner {
  public:
   static std::shared_ptr<QuicClient> connect(uv_loop_t* loop, QuicClientConfig config);
@@ -70,6 +75,11 @@ class QuicClient final : private LinkOwner {
   static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
   void connect_to(const sockaddr* addr);
   void fail(QuicFailure failure);
+  /// The socket reported the server's port closed: the link ends now (see the class comment).
+  void server_port_closed();
+  static void on_kick(uv_timer_t* t);
+  /// What a send met, for the link: false unless sent; `refused` schedules server_port_closed().
+  bool sent(UdpSendResult result);
   void try_open();
   void flush_failures();
   void update_ref();
@@ -106,6 +116,7 @@ class QuicClient final : private LinkOwner {
   bool established_ = false;
   bool disposed_ = false;
   bool link_releasing_ = false;
+  bool port_closed_ = false;  // a send met ECONNREFUSED: server_port_closed() on the next kick
   int handles_open_ = 0;
   std::function<void()> on_freed_;
   std::unique_ptr<char[]> recv_buf_;  // recvmmsg: room for several datagrams per read

@@ -49,14 +49,16 @@ bool LinkOwner::send_segments(const SocketAddress& to, const uint8_t* data, size
   return ok;
 }
 
-bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len,
-                       size_t segment) {
+UdpSendResult udp_send_segments_to(uv_udp_t* udp, const SocketAddress* to, const uint8_t* data,
+                                   size_t len, size_t segment) {
   auto one_by_one = [&] {
-    bool ok = true;
+    UdpSendResult result = UdpSendResult::sent;
     for (size_t off = 0; off < len; off += segment) {
-      ok = udp_send(udp, to, data + off, std::min(segment, len - off)) && ok;
+      const UdpSendResult r = udp_send_to(udp, to, data + off, std::min(segment, len - off));
+      if (r == UdpSendResult::refused || result == UdpSendResult::sent) result = r;
+      if (r == UdpSendResult::refused) break;  // the rest would go nowhere
     }
-    return ok;
+    return result;
   };
   uv_os_fd_t fd = -1;
   if (len <= segment || g_gso_refused.load(std::memory_order_relaxed) ||
@@ -67,8 +69,9 @@ bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* da
   iovec iov{const_cast<uint8_t*>(data), len};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
   msghdr msg{};
-  msg.msg_name = const_cast<sockaddr*>(to.get());
-  msg.msg_namelen = to.len;
+  // A connected socket takes no destination (sendmsg fails with EISCONN if given one).
+  msg.msg_name = to ? const_cast<sockaddr*>(to->get()) : nullptr;
+  msg.msg_namelen = to ? to->len : 0;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
@@ -83,22 +86,27 @@ bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* da
   do {
     n = ::sendmsg(fd, &msg, 0);
   } while (n < 0 && errno == EINTR);
-  if (n >= 0) return true;
+  if (n >= 0) return UdpSendResult::sent;
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return one_by_one();
   if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
     // No GSO here (an old kernel, a device without checksum offload): never again.
     g_gso_refused.store(true, std::memory_order_relaxed);
     return one_by_one();
   }
-  return true;  // unreachable peer and the like: QUIC recovers or times out
+  if (errno == ECONNREFUSED && !to) return UdpSendResult::refused;
+  return UdpSendResult::sent;  // unreachable peer and the like: QUIC recovers or times out
 }
 
-bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len) {
+UdpSendResult udp_send_to(uv_udp_t* udp, const SocketAddress* to, const uint8_t* data, size_t len) {
   uv_buf_t buf =
       uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), static_cast<unsigned>(len));
-  const int rv = uv_udp_try_send(udp, &buf, 1, to.get());
-  if (rv >= 0) return true;
-  if (rv != UV_EAGAIN) return true;  // unreachable peer and the like: QUIC recovers or times out
+  const sockaddr* addr = to ? to->get() : nullptr;
+  const int rv = uv_udp_try_send(udp, &buf, 1, addr);
+  if (rv >= 0) return UdpSendResult::sent;
+  // A connected socket reports the ICMP port unreachable an earlier datagram met; an unconnected
+  // one never does.
+  if (rv == UV_ECONNREFUSED && !to) return UdpSendResult::refused;
+  if (rv != UV_EAGAIN) return UdpSendResult::sent;  // QUIC recovers or times out
   // The kernel buffer, or libuv's own queue, is full: queue a copy and stop for this turn.
   struct Send {
     uv_udp_send_t req;
@@ -107,11 +115,11 @@ bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_
   auto* s = new Send{{}, std::string(reinterpret_cast<const char*>(data), len)};
   uv_buf_t copy = uv_buf_init(s->bytes.data(), static_cast<unsigned>(s->bytes.size()));
   s->req.data = s;
-  if (uv_udp_send(&s->req, udp, &copy, 1, to.get(),
+  if (uv_udp_send(&s->req, udp, &copy, 1, addr,
                   [](uv_udp_send_t* req, int) { delete static_cast<Send*>(req->data); }) != 0) {
     delete s;
   }
-  return false;
+  return UdpSendResult::backed_up;
 }
 
 QuicLink::QuicLink(uv_loop_t* loop, std::unique_ptr<QuicConnection> conn, LinkOwner& owner)
@@ -193,6 +201,16 @@ void QuicLink::abandon() {
   close_handles();
 }
 
+void QuicLink::fail_now(CloseInfo why) {
+  // What the connection already queued goes first; if that ended it, its own reason stands.
+  process_events();
+  sweep();
+  if (handles_closing_ || ended_) return;
+  failed_ = true;
+  failure_ = std::move(why);
+  close_handles();  // tells the streams and the owner, with failure_ as close_info()
+}
+
 void QuicLink::shutdown_now(const std::string& reason) {
   if (handles_closing_) return;
   conn_->close(kCloseNoError, reason, uv_hrtime());
@@ -253,7 +271,7 @@ void QuicLink::process_events() {
 void QuicLink::handle_ended() {
   if (ended_) return;
   ended_ = true;
-  const CloseInfo& info = conn_->close_info();
+  const CloseInfo& info = close_info();
   // Receivers may do anything from on_reset, even shut this link down: look each stream up again.
   std::vector<int64_t> ids;
   for (auto& [id, s] : streams_) ids.push_back(id);
@@ -394,7 +412,7 @@ void QuicLink::close_handles() {
   streams_.clear();
   for (size_t i = 0; i < graveyard_.size(); ++i) {
     QuicStream* s = graveyard_[i].get();
-    s->on_connection_ended(conn_->close_info());
+    s->on_connection_ended(close_info());
     s->release();
   }
   auto done = [](uv_handle_t* h) {

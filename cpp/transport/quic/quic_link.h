@@ -40,7 +40,7 @@ class LinkOwner {
   virtual void on_link_streams_available(QuicLink&) {}
   /// A stream was released (its receiver got on_closed).
   virtual void on_link_stream_released(QuicLink&) {}
-  /// The connection ended (conn().close_info() says why); its streams were told (on_reset).
+  /// The connection ended (link.close_info() says why); its streams were told (on_reset).
   virtual void on_link_ended(QuicLink& link) = 0;
   /// The link closed its handles: the owner must free it now (it is not used afterwards).
   virtual void on_link_released(QuicLink& link) = 0;
@@ -85,6 +85,13 @@ class QuicLink final : private QuicConnection::PacketWriter {
   /// Closes the handles at once, skipping what is left of a closing or draining period (a server
   /// shutting down). on_link_released follows.
   void abandon();
+  /// Ends the connection at once for a reason found outside it, sending nothing (the client's
+  /// socket reports the server's port closed: there is no one to tell). Streams and the owner
+  /// (on_link_ended) see `why` as close_info(); `why.cause` must not be `none`. on_link_released
+  /// follows. Not from inside an owner's send_datagram/send_segments (the link is writing).
+  void fail_now(CloseInfo why);
+  /// Why the connection ended: what fail_now() was given, else conn().close_info().
+  const CloseInfo& close_info() const { return failed_ ? failure_ : conn_->close_info(); }
   /// Whether the timer and idle handles keep the loop alive.
   void set_referenced(bool referenced);
   bool ended() const { return ended_; }
@@ -120,18 +127,41 @@ class QuicLink final : private QuicConnection::PacketWriter {
   bool handles_closing_ = false;
   int handles_open_ = 2;
   bool in_dispatch_ = false;
+  bool failed_ = false;  // fail_now() ran: failure_ is why
+  CloseInfo failure_;
 };
 
-/// Sends one datagram on `udp` (unconnected): uv_udp_try_send, or — when the socket or libuv's
-/// queue is backed up — a copy through uv_udp_send. Returns false in the latter case.
-bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len);
+/// What a send on a UDP socket met.
+enum class UdpSendResult {
+  sent,       ///< handed to the kernel, or lost in a way QUIC recovers from (or times out on)
+  backed_up,  ///< the socket or libuv's queue is full: a copy is queued; stop for this loop turn
+  refused,    ///< connected sockets only: the kernel got an ICMP port unreachable for an earlier
+              ///< datagram (ECONNREFUSED), so nothing listens at the peer's address any more
+};
 
-/// Sends `len` bytes as datagrams of `segment` bytes (the last may be shorter) on `udp`: one
-/// sendmsg with UDP_SEGMENT (Linux GSO: one trip through the stack for up to 64 packets), or one
-/// udp_send per datagram when libuv has sends queued (order is kept), the kernel refuses GSO
-/// (then never tried again in this process), or the socket is backed up. Returns false in the
-/// latter case, like udp_send.
-bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len,
-                       size_t segment);
+/// Sends one datagram on `udp` to `to` — or, `to` null, on a connected socket (uv_udp_connect),
+/// which must name no address (libuv refuses one with UV_EISCONN): uv_udp_try_send, or — when the
+/// socket or libuv's queue is backed up — a copy through uv_udp_send. An error met by that queued
+/// copy is not reported (the kernel clears it; QUIC's next retransmission meets the next one).
+UdpSendResult udp_send_to(uv_udp_t* udp, const SocketAddress* to, const uint8_t* data, size_t len);
+
+/// Sends `len` bytes as datagrams of `segment` bytes (the last may be shorter) on `udp`, to `to`
+/// or (null) on a connected socket: one sendmsg with UDP_SEGMENT (Linux GSO: one trip through
+/// the stack for up to 64 packets), or one udp_send_to per datagram when libuv has sends queued
+/// (order is kept), the kernel refuses GSO (then never tried again in this process), or the
+/// socket is backed up. `refused` wins over `backed_up` when datagrams met both.
+UdpSendResult udp_send_segments_to(uv_udp_t* udp, const SocketAddress* to, const uint8_t* data,
+                                   size_t len, size_t segment);
+
+/// udp_send_to on an unconnected socket (a server's): false when backed up.
+inline bool udp_send(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data, size_t len) {
+  return udp_send_to(udp, &to, data, len) != UdpSendResult::backed_up;
+}
+
+/// udp_send_segments_to on an unconnected socket: false when backed up, like udp_send.
+inline bool udp_send_segments(uv_udp_t* udp, const SocketAddress& to, const uint8_t* data,
+                              size_t len, size_t segment) {
+  return udp_send_segments_to(udp, &to, data, len, segment) != UdpSendResult::backed_up;
+}
 
 }  // namespace alk::transport::quic

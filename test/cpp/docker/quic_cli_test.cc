@@ -1,6 +1,7 @@
 // The binaries end to end: `alknet-docker serve --config` with QUIC and unix listeners side by
 // side, `alknet-docker call quic://…` with client certificates, per-connection log lines, and a
-// SIGTERM drain; a killed and restarted server resets the connections of its previous life.
+// SIGTERM drain; a killed and restarted server resets the connections of its previous life, and
+// a killed server that stays down is noticed at the next datagram (ICMP port unreachable).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -254,6 +255,93 @@ TEST_F(QuicCliTest, AKilledServerRestartedWithItsKeyResetsTheOldConnectionAtOnce
     ASSERT_TRUE(run_until(
         &loop, [&] { return third.ended; }, 20s));
     EXPECT_FALSE(third.error) << third.error->message;
+  }
+  run_until(
+      &loop, [&] { return uv_loop_alive(&loop) == 0; }, 10s);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+TEST_F(QuicCliTest, AKilledServerThatStaysDownFailsOpenAndNewCallsAtOnce) {
+  start_server();
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  {
+    client::ClientTlsOptions tls_options;
+    tls_options.ca = cert_path("ca.crt");
+    tls_options.cert = cert_path("client-a.crt");
+    tls_options.key = cert_path("client-a.key");
+    client::ClientQuicOptions
+        quic;  // idle timeout 30 s (the server's 20 s applies), keep-alive 10 s
+    client::CallClient c(&loop, client::parse_address(address_).value(), tls_options, quic);
+    auto start = [&](const std::string& op, CallOutcome& out) {
+      client::CallEvents events;
+      events.on_end = [&out](std::optional<call::CallError> e) {
+        out.error = std::move(e);
+        out.ended = true;
+      };
+      return c.call(op, nlohmann::json::object(), std::move(events));
+    };
+
+    CallOutcome first;
+    auto call1 = start("docker/system/ping", first);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return first.ended; }, 20s));
+    ASSERT_FALSE(first.error) << first.error->message;
+    // A call that stays open (daemon events) and sends nothing more on its own.
+    CallOutcome open;
+    auto open_call = start("docker/system/events", open);
+    run_until(
+        &loop, [] { return false; }, 500ms);
+    ASSERT_FALSE(open.ended) << (open.error ? open.error->message : "ended");
+    ASSERT_TRUE(c.connected());
+
+    // The server dies without a word (no CONNECTION_CLOSE) and nothing takes its port.
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+
+    // The next call's first datagram meets an ICMP port unreachable, which the client's connected
+    // socket reports: the connection fails, and with it both calls, retryably. Without that, only
+    // the keep-alive (10 s) or the idle timeout (20 s) would end it. 5 s is a generous ceiling,
+    // not a timing: it takes a round trip on loopback.
+    CallOutcome second;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto call2 = start("docker/system/ping", second);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return second.ended && open.ended; }, 15s))
+        << "the dead server was not noticed (keep-alive 10 s, idle timeout 20 s)";
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(s, 5.0);
+    for (const CallOutcome* o : {&second, &open}) {
+      ASSERT_TRUE(o->error);
+      EXPECT_TRUE(o->error->retryable) << o->error->message;
+      EXPECT_NE(o->error->message.find("ICMP port unreachable"), std::string::npos)
+          << o->error->message;
+    }
+    EXPECT_FALSE(c.connected());
+
+    // A new call makes a new connection, refused at once as well while nothing listens there
+    // (rather than after the 10 s handshake timeout).
+    CallOutcome third;
+    const auto t1 = std::chrono::steady_clock::now();
+    auto call3 = start("docker/system/ping", third);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return third.ended; }, 15s));
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count(), 5.0);
+    ASSERT_TRUE(third.error);
+    EXPECT_TRUE(third.error->retryable) << third.error->message;
+    EXPECT_NE(third.error->message.find("no server listens there"), std::string::npos)
+        << third.error->message;
+
+    // The server comes back on its port: the next call reconnects.
+    std::remove(log_.c_str());
+    start_server();
+    CallOutcome fourth;
+    auto call4 = start("docker/system/ping", fourth);
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return fourth.ended; }, 20s));
+    EXPECT_FALSE(fourth.error) << fourth.error->message;
+    EXPECT_TRUE(c.connected());
   }
   run_until(
       &loop, [&] { return uv_loop_alive(&loop) == 0; }, 10s);
