@@ -23,26 +23,24 @@ CallSession::~CallSession() {
 
 // ---- bytes from the peer ----
 
-void CallSession::on_bytes(std::string_view bytes) {
+size_t CallSession::on_bytes(std::string_view bytes) {
   switch (state_) {
     case State::awaiting_request:
     case State::running_json:
       frames_.push(bytes);
       handle_frames();
-      break;
+      return bytes.size();
     case State::preparing_raw:
-      // Stdin may follow the request at once; keep it until the docker side is ready, but do not
-      // let a peer that never waits grow the buffer without bound.
-      chunks_.push(bytes);
-      if (chunks_.buffered() > wire::kMaxChunkBytes + wire::kChunkHeaderBytes)
-        stream_.pause_reading();
-      break;
+      // Stdin may follow the request at once: it waits in the transport, which stops reading (so
+      // a peer that never waits grows no buffer here), until begin_raw() resumes it.
+      stream_.pause_reading();
+      return 0;
     case State::running_raw:
-      handle_chunks(bytes);
-      break;
+      return handle_chunks(bytes);
     case State::done:
       break;
   }
+  return bytes.size();
 }
 
 void CallSession::handle_frames() {
@@ -113,31 +111,35 @@ void CallSession::handle_request(wire::Envelope&& env) {
   h->start();
 }
 
-void CallSession::handle_chunks(std::string_view input) {
-  if (state_ != State::running_raw) return;
-  if (input_paused_ || feeding_) {
-    // Kept for resume_input(); while feeding, this is a resume from inside a handler (input is
-    // empty) and the feed in progress goes on by itself.
-    if (!input.empty()) chunks_.push(input);
-    return;
-  }
+size_t CallSession::handle_chunks(std::string_view input) {
+  if (state_ != State::running_raw) return input.size();
+  // Paused, the transport keeps the bytes until resume_input(). While feeding, this is a resume
+  // from inside a handler (input is empty) and the feed in progress goes on by itself.
+  if (input_paused_ || feeding_) return 0;
   feeding_ = true;
-  chunks_.feed(input, [this](wire::ChunkType type, std::string_view payload) {
-    handle_chunk(type, payload);
-    return state_ == State::running_raw && !input_paused_;
-  });
+  // Stdin payloads go to the handler piece by piece as they arrive: a 64 KiB chunk spread over
+  // several reads is never gathered into a copy first.
+  const size_t took = chunks_.feed(
+      input, [](wire::ChunkType type) { return type == wire::ChunkType::stdin_data; },
+      [this](wire::ChunkType type, std::string_view payload, bool /*last*/) {
+        handle_chunk(type, payload);
+        return state_ == State::running_raw && !input_paused_;
+      });
   feeding_ = false;
-  if (state_ != State::running_raw || input_paused_) return;
+  if (state_ != State::running_raw) return input.size();
+  if (input_paused_) return took;
   if (chunks_.error() != wire::ChunkError::none) {
     abandon("bad-stream", wire::describe(chunks_.error()));
-  } else if (peer_fin_ && !chunks_.partial()) {
-    stdin_end();
+    return input.size();
   }
+  if (peer_fin_ && !chunks_.partial()) stdin_end();
+  return took;
 }
 
 void CallSession::handle_chunk(wire::ChunkType type, std::string_view payload) {
   switch (type) {
     case wire::ChunkType::stdin_data:
+      // Streamed: only a zero-length chunk comes as an empty piece, and it means end of stdin.
       if (payload.empty()) {
         stdin_end();
       } else if (!stdin_ended_ && handler_) {

@@ -50,7 +50,7 @@ class CallSession : public transport::StreamReceiver, public CallSink {
   CallSession& operator=(const CallSession&) = delete;
 
   // StreamReceiver
-  void on_bytes(std::string_view bytes) override;
+  size_t on_bytes(std::string_view bytes) override;
   void on_fin() override;
   void on_reset() override;
   void on_drain() override;
@@ -79,8 +79,9 @@ class CallSession : public transport::StreamReceiver, public CallSink {
 
   void handle_frames();
   void handle_request(wire::Envelope&& env);
-  // Decodes buffered chunks, then `input` (in place where whole), until input is paused.
-  void handle_chunks(std::string_view input = {});
+  // Decodes buffered chunks, then `input` (in place, stdin streamed), until input is paused;
+  // returns the bytes of `input` taken.
+  size_t handle_chunks(std::string_view input = {});
   void handle_chunk(wire::ChunkType type, std::string_view payload);
   void stdin_end();
   void abandon(std::string outcome, std::string detail);  // reset + cancel: the stream is unusable

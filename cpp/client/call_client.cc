@@ -163,14 +163,17 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   }
 
   // StreamReceiver
-  void on_bytes(std::string_view bytes) override {
-    if (ended_) return;
+  size_t on_bytes(std::string_view bytes) override {
+    // Always all of them: pause() only stops the transport's next reads. (An event handler may
+    // destroy this call; nothing here is touched after the calls below.)
+    if (ended_) return bytes.size();
     if (raw_) {
       read_chunks(bytes);
     } else {
       frames_.push(bytes);
       read_frames();
     }
+    return bytes.size();
   }
   void on_fin() override {
     if (ended_) return;
@@ -310,10 +313,17 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
     auto alive = alive_;
     // An event handler may destroy this call mid-feed: the decoder lives on until feed() returns.
     std::shared_ptr<wire::ChunkDecoder> decoder = chunks_;
-    decoder->feed(input, [&](wire::ChunkType type, std::string_view payload) {
-      handle_chunk(type, payload);
-      return *alive && !ended_;
-    });
+    // Output payloads reach the handler piece by piece as they arrive, without a copy; exit and
+    // control messages come whole.
+    decoder->feed(
+        input,
+        [](wire::ChunkType type) {
+          return type == wire::ChunkType::stdout_data || type == wire::ChunkType::stderr_data;
+        },
+        [&](wire::ChunkType type, std::string_view payload, bool /*last*/) {
+          handle_chunk(type, payload);
+          return *alive && !ended_;
+        });
     if (!*alive || ended_) return;
     if (decoder->error() != wire::ChunkError::none) {
       end(CallError::internal(std::string("malformed chunk from the server: ") +

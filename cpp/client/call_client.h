@@ -67,7 +67,9 @@ struct CallEvents {
   std::function<void(std::string_view output_json)> on_output_text;
   /// Raw carriage: the server switched; chunks follow.
   std::function<void(bool tty)> on_raw_open;
-  /// Raw carriage: stdout/stderr bytes (type is stdout_data or stderr_data).
+  /// Raw carriage: stdout/stderr bytes (type is stdout_data or stderr_data), in order, as they
+  /// arrive: a chunk may come in several calls (never an empty one, except for a zero-length
+  /// chunk). The view is valid during the call only.
   std::function<void(wire::ChunkType type, std::string_view bytes)> on_chunk;
   /// Raw carriage: control messages other than exit (e.g. {"type":"error",…}).
   std::function<void(const nlohmann::json& message)> on_control;

@@ -57,6 +57,7 @@ class HijackHandle final : public Hijacked {
   void pause() override { ex_->pause(); }
   void resume() override { ex_->resume(); }
   void write(std::string bytes) override { ex_->write(std::move(bytes)); }
+  void append(std::string_view bytes) override { ex_->append(bytes); }
   size_t write_queue_bytes() const override { return ex_->write_queue_bytes(); }
   void shutdown_write() override { ex_->shutdown_write(); }
 

@@ -70,6 +70,8 @@ class Hijacked : public BodyStream {
   /// Bytes written before on_open are held and sent only after the switch, so nothing reaches
   /// the container's stdin through a refused request. Ignored after shutdown_write() or the end.
   virtual void write(std::string bytes) = 0;
+  /// write() for bytes the caller keeps: what the socket takes at once is written without a copy.
+  virtual void append(std::string_view bytes) = 0;
   /// Bytes queued and not yet handed to the kernel: the writer's backpressure signal.
   virtual size_t write_queue_bytes() const = 0;
   /// Half-closes the daemon-bound direction once queued bytes are written (shutdown(SHUT_WR); on

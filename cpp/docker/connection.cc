@@ -273,6 +273,19 @@ void Connection::write(std::string bytes) {
   enqueue(std::move(bytes));
 }
 
+void Connection::append(std::string_view bytes) {
+  if (closing_ || shutdown_requested_ || write_failed_ || bytes.empty()) return;
+  if (!tls_ && !write_in_flight_ && queue_.empty() && socket_connected_) {
+    uv_buf_t buf =
+        uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+    const int n = uv_try_write(stream(), &buf, 1);
+    // An error other than EAGAIN is left to the queued write below, which reports it as usual.
+    if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
+    if (bytes.empty()) return;
+  }
+  write(std::string(bytes));
+}
+
 void Connection::enqueue(std::string bytes) {
   if (bytes.empty() || closing_ || write_failed_) return;
   queued_bytes_ += bytes.size();

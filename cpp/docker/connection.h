@@ -95,6 +95,9 @@ class Connection {
   /// Queues `bytes` (encrypted first on TLS); consecutive writes are coalesced into one uv_write.
   /// Ignored after shutdown_write() or close(), or once a write failed.
   void write(std::string bytes);
+  /// write() for bytes the caller keeps: on a plain socket with nothing queued, what the socket
+  /// takes at once is written straight from `bytes` (no copy); only the rest is copied and queued.
+  void append(std::string_view bytes);
   /// Bytes queued or being written: the writer's backpressure signal.
   size_t write_queue_bytes() const { return queued_bytes_ + inflight_bytes_; }
   /// Ends the daemon-bound direction once the queue is written (TLS: close_notify first).

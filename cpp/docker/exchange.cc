@@ -182,6 +182,15 @@ void Exchange::write(std::string bytes) {
   conn_->write(std::move(bytes));
 }
 
+void Exchange::append(std::string_view bytes) {
+  if (upgraded_ && conn_ != nullptr && !ended() && !shutdown_requested_ && !bytes.empty()) {
+    wrote_ = true;
+    conn_->append(bytes);
+    return;
+  }
+  write(std::string(bytes));
+}
+
 size_t Exchange::write_queue_bytes() const {
   if (!upgraded_) return early_bytes_;
   return conn_ != nullptr ? conn_->write_queue_bytes() : 0;

@@ -55,6 +55,7 @@ class Exchange final : public Connection::Owner,
   void pause();
   void resume();
   void write(std::string bytes);
+  void append(std::string_view bytes);  // write() without a copy of what the socket takes at once
   size_t write_queue_bytes() const;
   void shutdown_write();
 

@@ -86,13 +86,14 @@ void QuicStreamWrap::opened(transport::quic::QuicStream* stream) {
 
 // ---- StreamReceiver: only queue ----
 
-void QuicStreamWrap::on_bytes(std::string_view bytes) {
-  if (done_ || bytes.empty()) return;
+size_t QuicStreamWrap::on_bytes(std::string_view bytes) {
+  if (done_ || bytes.empty()) return bytes.size();
   if (events_.empty() || events_.back().kind != QuicStreamEvent::data) {
     events_.push_back(Event{QuicStreamEvent::data, {}});
   }
   events_.back().bytes += bytes;
   if (live_ && addon_->flusher != nullptr) addon_->flusher->schedule(this);
+  return bytes.size();
 }
 
 void QuicStreamWrap::on_fin() {

@@ -56,7 +56,7 @@ class QuicStreamWrap : public Napi::ObjectWrap<QuicStreamWrap>,
   void abandon();
 
   // StreamReceiver
-  void on_bytes(std::string_view bytes) override;
+  size_t on_bytes(std::string_view bytes) override;
   void on_fin() override;
   void on_reset() override;
   void on_drain() override;

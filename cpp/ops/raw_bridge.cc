@@ -153,13 +153,13 @@ void RawBridge::on_writable() {
 
 void RawBridge::on_stdin(std::string_view bytes) {
   if (done_ || !options_.stdin || stdin_ended_ || bytes.empty()) return;
-  write_stdin(std::string(bytes));
+  write_stdin(bytes);
 }
 
-void RawBridge::write_stdin(std::string bytes) {
+void RawBridge::write_stdin(std::string_view bytes) {
   if (!conn_) return;
   // Before the switch the client holds the bytes back, so nothing leaks into the request.
-  conn_->write(std::move(bytes));
+  conn_->append(bytes);
   if (!input_paused_ && conn_->write_queue_bytes() > kStdinHighWater) {
     input_paused_ = true;
     sink_.pause_input();
@@ -229,7 +229,7 @@ void RawBridge::signal(const nlohmann::json& message) {
     }
     case SignalRoute::tty_keys:
       if (const char key = tty_key_of(name); key && options_.stdin && !stdin_ended_) {
-        write_stdin(std::string(1, key));
+        write_stdin(std::string_view(&key, 1));
       }
       break;
   }

@@ -108,7 +108,7 @@ class RawBridge {
   void data(std::string_view bytes);
   void ended(std::optional<docker::Error> error);
   void end_stdin();
-  void write_stdin(std::string bytes);
+  void write_stdin(std::string_view bytes);
   void resize(const nlohmann::json& message);
   void signal(const nlohmann::json& message);
   void output_finished();

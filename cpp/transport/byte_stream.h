@@ -11,8 +11,11 @@ namespace alk::transport {
 class StreamReceiver {
  public:
   virtual ~StreamReceiver() = default;
-  /// Bytes from the peer, in order. The view is valid only during the call.
-  virtual void on_bytes(std::string_view bytes) = 0;
+  /// Bytes from the peer, in order; the view is valid only during the call. Returns how many,
+  /// from the front, the receiver took. It takes fewer only after calling pause_reading(): the
+  /// transport keeps the rest (a QUIC stream withholds their flow-control credit) and delivers it
+  /// again, first, on a later loop turn once resume_reading() is called.
+  virtual size_t on_bytes(std::string_view bytes) = 0;
   /// The peer half-closed (FIN): no more bytes will come; the stream can still be written.
   virtual void on_fin() = 0;
   /// The stream broke or the peer reset it: nothing more can be written. Last callback.

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -162,6 +163,10 @@ void UvByteStream::reset() {
 void UvByteStream::close_now() {
   if (closing_) return;
   closing_ = true;
+  // The idle handle's close callback frees only itself: it may run after the pipe's.
+  if (redeliver_)
+    uv_close(reinterpret_cast<uv_handle_t*>(redeliver_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
   uv_close(reinterpret_cast<uv_handle_t*>(pipe_), &UvByteStream::on_close);
 }
 
@@ -184,7 +189,13 @@ void UvByteStream::pause_reading() {
 
 void UvByteStream::resume_reading() {
   paused_ = false;
-  if (reading_ || read_side_done_ || closing_) return;
+  if (closing_) return;
+  if (!unread_.empty()) {
+    // Never from inside the caller; reading restarts once the kept bytes are taken.
+    uv_idle_start(redeliver_, &UvByteStream::on_redeliver);
+    return;
+  }
+  if (reading_ || read_side_done_) return;
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(pipe_), &UvByteStream::on_alloc,
                     &UvByteStream::on_read) == 0) {
     reading_ = true;
@@ -210,11 +221,43 @@ void UvByteStream::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(shared.get(), static_cast<unsigned>(kReadBufferSize));
 }
 
+void UvByteStream::deliver(std::string_view bytes) {
+  const size_t took = receiver_ ? std::min(receiver_->on_bytes(bytes), bytes.size()) : bytes.size();
+  if (took == bytes.size() || closing_) return;
+  // The receiver paused: keep the rest (the shared read buffer is reused) and read no further.
+  if (!redeliver_) {
+    redeliver_ = new uv_idle_t;
+    uv_idle_init(pipe_->loop, redeliver_);
+    redeliver_->data = this;
+  }
+  unread_.append(bytes.substr(took));
+  if (reading_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_));
+    reading_ = false;
+  }
+}
+
+void UvByteStream::on_redeliver(uv_idle_t* idle) {
+  uv_idle_stop(idle);
+  static_cast<UvByteStream*>(idle->data)->deliver_unread();
+}
+
+void UvByteStream::deliver_unread() {
+  if (paused_ || closing_ || unread_.empty()) return;
+  const size_t took =
+      receiver_ ? std::min(receiver_->on_bytes(unread_), unread_.size()) : unread_.size();
+  if (closing_) return;
+  unread_.erase(0, took);
+  if (unread_.empty()) {
+    std::string().swap(unread_);
+    if (!paused_) resume_reading();
+  }
+}
+
 void UvByteStream::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<UvByteStream*>(s->data);
   if (nread > 0) {
-    if (self->receiver_)
-      self->receiver_->on_bytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+    self->deliver(std::string_view(buf->base, static_cast<size_t>(nread)));
     return;
   }
   if (nread == 0 || self->closing_) return;

@@ -1,5 +1,6 @@
 // A ByteStream over a connected libuv stream (a unix-socket connection): coalesced writes,
-// half-close with uv_shutdown, read pause/resume.
+// half-close with uv_shutdown, read pause/resume, and bytes a paused receiver did not take kept
+// for it.
 #pragma once
 
 #include <uv.h>
@@ -46,6 +47,9 @@ class UvByteStream final : public ByteStream {
   void maybe_close();
   void close_now();
   bool peer_closed_both_ways() const;
+  void deliver(std::string_view bytes);
+  void deliver_unread();
+  static void on_redeliver(uv_idle_t* idle);
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
@@ -61,6 +65,10 @@ class UvByteStream final : public ByteStream {
   // when the stream falls idle (see uv_byte_stream.cc).
   std::string pending_;    // accepted, not yet given to uv_write
   std::string in_flight_;  // owned by the uv_write in progress
+  // Bytes the receiver did not take before it paused; delivered, first, after resume_reading(),
+  // from redeliver_ (made when first needed, closed with the pipe, freed in its close callback).
+  std::string unread_;
+  uv_idle_t* redeliver_ = nullptr;
   uv_write_t write_req_{};
   uv_shutdown_t shutdown_req_{};
   bool writing_ = false;

@@ -60,7 +60,7 @@ size_t ChunkDecoder::missing(std::string_view head) {
 }
 
 std::optional<Chunk> ChunkDecoder::next() {
-  if (error_ != ChunkError::none) return std::nullopt;
+  if (error_ != ChunkError::none || stream_left_ > 0) return std::nullopt;
   const std::string_view pending = buf_.view();
   if (pending.empty() || missing(pending) > 0 || error_ != ChunkError::none) return std::nullopt;
   const uint32_t len = get_u32_be(pending.data() + 1);

@@ -1,6 +1,6 @@
-// Fuzzes the raw-carriage chunk decoder: any split decodes like one push, feed() (in place, with a
-// consumer that stops and resumes) decodes like push/next, the chunks re-encode to exactly the
-// bytes consumed, errors name the offending header and are sticky.
+// Fuzzes the raw-carriage chunk decoder: any split decodes like one push, feed() (in place, whole
+// or streamed, with a consumer that stops and resumes) decodes like push/next, the chunks re-encode
+// to exactly the bytes consumed, errors name the offending header and are sticky.
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,26 +46,43 @@ Outcome decode(const std::vector<std::string>& pieces) {
   return o;
 }
 
-// The same through feed(), the consumer stopping after every `stop_every`-th chunk (0: never).
-Outcome decode_fed(const std::vector<std::string>& pieces, unsigned stop_every) {
+// The same through feed(), the data types' payloads streamed in pieces (joined here) when
+// `stream_data`, the consumer stopping after every `stop_every`-th piece (0: never) and being fed
+// the rest again.
+Outcome decode_fed(const std::vector<std::string>& pieces, unsigned stop_every, bool stream_data) {
   ChunkDecoder d;
   Outcome o;
   unsigned seen = 0;
-  auto on_chunk = [&](alk::wire::ChunkType type, std::string_view payload) {
-    o.chunks.push_back({type, std::string(payload)});
+  bool open = false;
+  auto streamed = [&](alk::wire::ChunkType type) {
+    return stream_data && static_cast<uint8_t>(type) <= 2;
+  };
+  auto on_chunk = [&](alk::wire::ChunkType type, std::string_view payload, bool last) {
+    if (open) {
+      FUZZ_CHECK(o.chunks.back().type == type && !payload.empty());
+    } else {
+      o.chunks.push_back({type, {}});
+    }
+    o.chunks.back().payload.append(payload);
+    open = !last;
     ++seen;
     return stop_every == 0 || seen % stop_every != 0;
   };
-  for (const std::string& p : pieces) {
-    d.feed(p, on_chunk);
-    for (size_t before = SIZE_MAX; before != o.chunks.size();) {
-      before = o.chunks.size();
-      d.feed({}, on_chunk);
+  for (const std::string& piece : pieces) {
+    std::string_view p = piece;
+    for (;;) {
+      const unsigned before = seen;
+      const size_t took = d.feed(p, streamed, on_chunk);
+      FUZZ_CHECK(took <= p.size());
+      p.remove_prefix(took);
+      if (p.empty() && seen == before) break;
     }
   }
+  FUZZ_CHECK(d.partial() || (!open && d.buffered() == 0));
+  if (open) o.chunks.pop_back();  // pieces of an unfinished chunk: whole decoding has none
   o.error = d.error();
   o.partial = d.partial();
-  o.buffered = d.buffered();
+  o.buffered = stream_data ? 0 : d.buffered();
   return o;
 }
 
@@ -92,7 +109,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Outcome split = decode(pieces);
   const Outcome whole = decode({stream});
   const unsigned stop_every = fdp.ConsumeIntegralInRange<unsigned>(0, 3);
-  check_same(decode_fed(pieces, stop_every), whole);
+  check_same(decode_fed(pieces, stop_every, false), whole);
+  Outcome streamed_whole = whole;
+  streamed_whole.buffered = 0;  // streamed payloads are handed over, not buffered
+  check_same(decode_fed(pieces, stop_every, true), streamed_whole);
   FUZZ_CHECK(split.error == whole.error);
   FUZZ_CHECK(split.partial == whole.partial);
   FUZZ_CHECK(split.buffered == whole.buffered);

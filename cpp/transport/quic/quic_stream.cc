@@ -1,13 +1,10 @@
 #include "transport/quic/quic_stream.h"
 
+#include <algorithm>
+
 #include "transport/quic/quic_link.h"
 
 namespace alk::transport::quic {
-
-namespace {
-// Bytes handed to the receiver per on_bytes call, like one socket read.
-constexpr size_t kDeliverPiece = 64u << 10;
-}  // namespace
 
 QuicStream::QuicStream(QuicLink& link, int64_t id, std::string peer_description)
     : link_(link), id_(id), peer_(std::move(peer_description)) {}
@@ -72,12 +69,14 @@ void QuicStream::resume_reading() {
 
 void QuicStream::on_readable() {
   while (!paused_ && !release_requested_ && receiver_) {
-    // In place, no copy; consumed (and credited to the peer) once the receiver took the piece.
-    const std::string_view piece = link_.conn().stream_peek(id_).substr(0, kDeliverPiece);
-    if (piece.empty()) break;
-    receiver_->on_bytes(piece);
-    link_.conn().stream_consume(id_, piece.size());
-    link_.schedule();  // the credit just returned goes out as MAX_STREAM_DATA
+    // In place, no copy. Only what the receiver took is consumed and credited to the peer: bytes
+    // left by a receiver that paused wait here, and hold the peer back.
+    const std::string_view avail = link_.conn().stream_peek(id_);
+    if (avail.empty()) break;
+    const size_t took = std::min(receiver_->on_bytes(avail), avail.size());
+    link_.conn().stream_consume(id_, took);
+    if (took > 0) link_.schedule();  // the credit just returned goes out as MAX_STREAM_DATA
+    if (took < avail.size()) break;
   }
   if (!paused_ && !release_requested_ && receiver_ && !fin_delivered_ &&
       link_.conn().stream_at_eof(id_)) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "wire/envelope.h"
@@ -99,28 +100,50 @@ void expect_same_outcome(const Outcome& got, const Outcome& want, const std::str
   expect_chunks(got.chunks, want.chunks);
 }
 
-// The same through feed(): payloads in place, and a consumer that stops after every
-// `stop_every`-th chunk (0: never) and resumes with feed({}) before the next piece arrives.
-Outcome decode_fed(const std::vector<std::string_view>& pieces, unsigned stop_every) {
+// The same through feed(): payloads in place, the data types' payloads in pieces (joined here)
+// when `stream_data`, and a consumer that stops after every `stop_every`-th piece (0: never) and
+// is fed the rest again, as a transport does once reading resumes.
+Outcome decode_fed(const std::vector<std::string_view>& pieces, unsigned stop_every,
+                   bool stream_data = false) {
   ChunkDecoder d;
   Outcome o;
   unsigned seen = 0;
-  auto on_chunk = [&](ChunkType type, std::string_view payload) {
-    o.chunks.push_back({type, std::string(payload)});
+  bool open = false;  // the last chunk's pieces are still coming
+  auto streamed = [&](ChunkType type) {
+    return stream_data && type != ChunkType::control_in && type != ChunkType::control_out;
+  };
+  auto on_chunk = [&](ChunkType type, std::string_view payload, bool last) {
+    if (open) {
+      EXPECT_EQ(o.chunks.back().type, type);
+      EXPECT_FALSE(payload.empty()) << "a piece of a streamed payload is never empty";
+    } else {
+      o.chunks.push_back({type, {}});
+    }
+    o.chunks.back().payload.append(payload);
+    open = !last;
     ++seen;
     return stop_every == 0 || seen % stop_every != 0;
   };
   for (std::string_view p : pieces) {
-    d.feed(p, on_chunk);
-    for (size_t before = SIZE_MAX; before != o.chunks.size();) {
-      before = o.chunks.size();
-      d.feed({}, on_chunk);
+    // A stop hands the rest back; feeding it (or nothing, to resume what is buffered) goes on.
+    for (;;) {
+      const unsigned before = seen;
+      p.remove_prefix(d.feed(p, streamed, on_chunk));
+      if (p.empty() && seen == before) break;
     }
   }
+  if (open || d.buffered() > 0) EXPECT_TRUE(d.partial());
+  if (open) o.chunks.pop_back();  // pieces of an unfinished chunk: whole decoding has none
   o.error = d.error();
   o.partial = d.partial();
-  o.buffered = d.buffered();
+  o.buffered = stream_data ? SIZE_MAX : d.buffered();
   return o;
+}
+
+// Streamed payloads keep less buffered than whole chunks: everything else must match.
+void expect_same_streamed(const Outcome& got, Outcome want, const std::string& label) {
+  want.buffered = SIZE_MAX;
+  expect_same_outcome(got, want, label);
 }
 
 void expect_outcome_at_every_split(std::string_view bytes, const Outcome& want) {
@@ -129,6 +152,9 @@ void expect_outcome_at_every_split(std::string_view bytes, const Outcome& want) 
     expect_same_outcome(decode_fed(split.pieces, 0), want, split.label + " (feed)");
     expect_same_outcome(decode_fed(split.pieces, 1), want, split.label + " (feed, stop each)");
     expect_same_outcome(decode_fed(split.pieces, 2), want, split.label + " (feed, stop 2nd)");
+    expect_same_streamed(decode_fed(split.pieces, 0, true), want, split.label + " (streamed)");
+    expect_same_streamed(decode_fed(split.pieces, 1, true), want,
+                         split.label + " (streamed, stop each)");
   }
 }
 
@@ -332,6 +358,10 @@ TEST(ChunkDecoder, LongStreamsAcrossBufferCompaction) {
           decode_fed(test::fixed_pieces(stream, piece), stop),
           Outcome{want, ChunkError::none, true, 2},
           "fed pieces of " + std::to_string(piece) + ", stop " + std::to_string(stop));
+      expect_same_streamed(
+          decode_fed(test::fixed_pieces(stream, piece), stop, true),
+          Outcome{want, ChunkError::none, true, 2},
+          "streamed pieces of " + std::to_string(piece) + ", stop " + std::to_string(stop));
     }
   }
 }
@@ -343,21 +373,82 @@ TEST(ChunkDecoder, FeedHandsWholeChunksOverInPlace) {
   stream += header(1, 4) + "pa";  // the start of a third, split
   ChunkDecoder d;
   std::vector<const char*> where;
-  d.feed(stream, [&](ChunkType, std::string_view payload) {
-    where.push_back(payload.data());
-    return true;
-  });
+  EXPECT_EQ(d.feed(stream, no_streamed_types,
+                   [&](ChunkType, std::string_view payload, bool last) {
+                     EXPECT_TRUE(last);
+                     where.push_back(payload.data());
+                     return true;
+                   }),
+            stream.size());
   ASSERT_EQ(where.size(), 2u);
   EXPECT_EQ(where[0], stream.data() + kChunkHeaderBytes);
   EXPECT_EQ(where[1], stream.data() + 2 * kChunkHeaderBytes + 5);
   EXPECT_EQ(d.buffered(), kChunkHeaderBytes + 2);  // only the split chunk was copied
   std::string third;
-  d.feed("rt", [&](ChunkType type, std::string_view payload) {
+  d.feed("rt", no_streamed_types, [&](ChunkType type, std::string_view payload, bool) {
     EXPECT_EQ(type, ChunkType::stdout_data);
     third = payload;
     return true;
   });
   EXPECT_EQ(third, "part");
+  EXPECT_FALSE(d.partial());
+}
+
+TEST(ChunkDecoder, FeedStreamsPayloadPiecesInPlace) {
+  const auto data_only = [](ChunkType t) { return t == ChunkType::stdin_data; };
+  struct Piece {
+    ChunkType type;
+    const char* at;
+    size_t size;
+    bool last;
+  };
+  std::vector<Piece> got;
+  bool stop_next = false;
+  auto on_chunk = [&](ChunkType type, std::string_view payload, bool last) {
+    got.push_back({type, payload.data(), payload.size(), last});
+    return !std::exchange(stop_next, false);
+  };
+  ChunkDecoder d;
+  // A 10-byte stdin chunk over three inputs: each piece is a view into its own input, and only
+  // the 3 header bytes of the first input were ever buffered.
+  const std::string a = header(0, 10).substr(0, 3);
+  const std::string b = header(0, 10).substr(3) + "abcd";
+  const std::string c = "efghij" + header(3, 2) + "{";
+  EXPECT_EQ(d.feed(a, data_only, on_chunk), a.size());
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(d.buffered(), 3u);
+  EXPECT_EQ(d.feed(b, data_only, on_chunk), b.size());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].at, b.data() + 2);
+  EXPECT_EQ(got[0].size, 4u);
+  EXPECT_FALSE(got[0].last);
+  EXPECT_EQ(d.buffered(), 0u);
+  EXPECT_TRUE(d.partial());
+  // The control chunk is not streamed: its start is buffered until it is whole.
+  EXPECT_EQ(d.feed(c, data_only, on_chunk), c.size());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].at, c.data());
+  EXPECT_EQ(got[1].size, 6u);
+  EXPECT_TRUE(got[1].last);
+  EXPECT_EQ(d.buffered(), kChunkHeaderBytes + 1);
+  EXPECT_EQ(d.feed("}", data_only, on_chunk), 1u);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2].type, ChunkType::control_in);
+  EXPECT_EQ(std::string_view(got[2].at, got[2].size), "{}");
+  EXPECT_FALSE(d.partial());
+
+  // A stop after a piece hands back the rest of the input, untouched and not copied.
+  const std::string e = header(0, 3) + "xyz" + header(0, 0) + header(0, 1) + "q";
+  stop_next = true;
+  const size_t took = d.feed(e, data_only, on_chunk);
+  EXPECT_EQ(took, kChunkHeaderBytes + 3);
+  EXPECT_EQ(d.buffered(), 0u);
+  const std::string_view rest = std::string_view(e).substr(took);
+  EXPECT_EQ(d.feed(rest, data_only, on_chunk), rest.size());
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[4].size, 0u);  // a zero-length chunk: one empty piece
+  EXPECT_TRUE(got[4].last);
+  EXPECT_EQ(got[5].at, rest.data() + 2 * kChunkHeaderBytes);
   EXPECT_FALSE(d.partial());
 }
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
+#include <optional>
 
 #include "client/call_client.h"
 #include "transport/unix_listener.h"
@@ -33,6 +35,44 @@ struct ScriptedHandler : Handler {
     sink.send_chunk(wire::ChunkType::stderr_data, "control:" + m.value("type", ""));
   }
   void cancel() override { ++*cancels; }
+};
+
+// Echoes stdin like ScriptedHandler, but pauses the input after every piece and resumes it on a
+// later loop turn; checks that no piece arrives from inside its own resume_input() call.
+struct PausingHandler : Handler {
+  CallSink& sink;
+  Deferrer& deferrer;
+  bool late_begin;  // begin_raw on a later turn, with the request's stdin already sent
+  int* pieces;
+  bool resuming = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  PausingHandler(CallSink& s, Deferrer& d, bool late, int* n)
+      : sink(s), deferrer(d), late_begin(late), pieces(n) {}
+  ~PausingHandler() override { *alive = false; }
+  void start() override {
+    if (!late_begin) {
+      sink.begin_raw(false);
+      return;
+    }
+    deferrer.post([this, a = alive] {
+      if (*a) sink.begin_raw(false);
+    });
+  }
+  void on_stdin(std::string_view b) override {
+    EXPECT_FALSE(resuming) << "a piece delivered from inside resume_input()";
+    ++*pieces;
+    sink.send_chunk(wire::ChunkType::stdout_data, b);
+    sink.pause_input();
+    deferrer.post([this, a = alive] {
+      if (!*a) return;
+      resuming = true;
+      sink.resume_input();
+      resuming = false;
+    });
+  }
+  void on_stdin_end() override { sink.finish_raw(0); }
+  void on_control(const json&) override {}
+  void cancel() override {}
 };
 
 // What came back on one connection.
@@ -71,6 +111,14 @@ class SessionTest : public ::testing::Test {
                        }));
     registry_.add(spec("test/raw", call::OpKind::subscription, true, json::object(),
                        [](CallSink& s, const json&) { s.begin_raw(false); }));
+    for (const bool late : {false, true}) {
+      call::OperationSpec p = spec(late ? "test/raw-pausing-late" : "test/raw-pausing",
+                                   call::OpKind::subscription, true, json::object(), nullptr);
+      p.factory = [this, late](const call::CallRequest&, CallSink& sink) {
+        return std::make_unique<PausingHandler>(sink, *deferrer_, late, &pieces_);
+      };
+      registry_.add(std::move(p));
+    }
     path_ = "/tmp/alk-session-test-" + std::to_string(::getpid()) + ".sock";
     listener_ =
         std::make_unique<transport::UnixListener>(&loop_, path_, [this](transport::ByteStream& s) {
@@ -127,7 +175,10 @@ class SessionTest : public ::testing::Test {
       Exchange* ex;
       std::string buf;
       bool closed = false;
-      void on_bytes(std::string_view b) override { buf.append(b); }
+      size_t on_bytes(std::string_view b) override {
+        buf.append(b);
+        return b.size();
+      }
       void on_fin() override { ex->fin = true; }
       void on_reset() override { ex->reset = true; }
       void on_drain() override {}
@@ -189,6 +240,7 @@ class SessionTest : public ::testing::Test {
   std::unique_ptr<transport::UnixListener> listener_;
   std::string path_;
   int cancels_ = 0;
+  int pieces_ = 0;
   std::vector<call::CallRecord> records_;
 };
 
@@ -330,6 +382,38 @@ TEST_F(SessionTest, ClientFinEndsRawStdin) {
   auto last = dec.next();
   ASSERT_TRUE(last);
   EXPECT_EQ(last->type, wire::ChunkType::control_out);
+}
+
+// A handler that pauses after every piece of stdin: what the session did not take waits in the
+// transport and comes back, in order, after resume_input(), never from inside it. With a late
+// begin_raw, the stdin sent with the request waits the same way.
+TEST_F(SessionTest, PausedStdinWaitsInTheTransportAndArrivesInOrder) {
+  std::string payload(3 << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 + (i >> 12));
+  for (const char* op : {"test/raw-pausing", "test/raw-pausing-late"}) {
+    SCOPED_TRACE(op);
+    pieces_ = 0;
+    std::string chunks;
+    for (size_t at = 0; at < payload.size(); at += 65536 + 17)
+      wire::append_chunk(chunks, wire::ChunkType::stdin_data,
+                         std::string_view(payload).substr(at, 65536 + 17));
+    wire::append_chunk(chunks, wire::ChunkType::stdin_data, "");  // EOF
+    Exchange ex = exchange(frame("p1", {{"operationId", op}, {"carriage", "raw"}}) + chunks);
+    ASSERT_EQ(ex.frames.size(), 1u);
+    wire::ChunkDecoder dec;
+    dec.push(ex.rest);
+    std::string out;
+    std::optional<json> exit;
+    while (auto c = dec.next()) {
+      if (c->type == wire::ChunkType::stdout_data) out += c->payload;
+      if (c->type == wire::ChunkType::control_out) exit = json::parse(c->payload);
+    }
+    EXPECT_EQ(out.size(), payload.size());
+    EXPECT_TRUE(out == payload) << "stdin came back out of order or changed";
+    ASSERT_TRUE(exit);
+    EXPECT_EQ((*exit)["code"], 0);
+    EXPECT_GT(pieces_, 60) << "chunks larger than a socket read reach the handler in pieces";
+  }
 }
 
 TEST_F(SessionTest, UnknownChunkTypeResetsTheStreamAndCancelsTheHandler) {
