@@ -282,8 +282,9 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
   });
 
   await t.test('the server killed under an open call: a retryable error, then a new connection', async () => {
-    // A short idle timeout: a killed server sends nothing, so silence is how it shows.
-    const quick = connect(address(), { ...tls('client-a'), idleTimeoutMs: 2000, keepAliveMs: 500 });
+    // A killed server sends nothing, but the client's next datagram (a keep-alive PING within
+    // 0.5 s) meets an ICMP port unreachable: the call fails then, long before the 30 s idle timeout.
+    const quick = connect(address(), { ...tls('client-a'), idleTimeoutMs: 30000, keepAliveMs: 500 });
     const { id } = await docker.containers.create(spec(['sh', '-c', 'while true; do echo t; sleep 0.1; done']));
     containers.push(id);
     await docker.containers.start(id);
@@ -292,11 +293,15 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
     assert.equal(first.value.text, 't\n');
     const port = server.port;
     await stopServer(server, 'SIGKILL');
+    const killedAt = Date.now();
     const err = await (async () => {
       for await (const _ of follow);
     })().catch((e) => e);
     assert.ok(err instanceof CallError, String(err));
     assert.equal(err.retryable, true, err.message);
+    assert.match(err.message, /ICMP port unreachable/);
+    // A generous ceiling, not a timing: the keep-alive interval plus a loopback round trip.
+    assert.ok(Date.now() - killedAt < 5000, `noticed after ${Date.now() - killedAt} ms`);
     assert.equal(quick.stats().connected, false);
 
     server = await startServer(certs, port);
