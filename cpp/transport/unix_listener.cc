@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <limits>
 
 namespace alk::transport {
 
@@ -43,8 +44,13 @@ Result<bool, std::string> UnixListener::listen() {
   uv_pipe_init(loop_, server_, 0);
   server_->data = this;
   int rc = uv_pipe_bind(server_, path_.c_str());
-  if (rc == 0)
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_), 128, &UnixListener::on_connection);
+  // A coordinator may open hundreds of calls at once, each on its own connection; a full accept
+  // queue turns a unix connect away (EAGAIN) instead of making it wait. So ask for the largest
+  // queue: the kernel caps the backlog at net.core.somaxconn (4096 by default since Linux 5.4).
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_), std::numeric_limits<int>::max(),
+                   &UnixListener::on_connection);
+  }
   if (rc != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(server_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });

@@ -273,28 +273,67 @@ void UvByteStream::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   self->close_now();
 }
 
+namespace {
+
+constexpr uint64_t kConnectRetryForMs = 5000;  // then a refused connect is reported
+constexpr uint64_t kConnectRetryMaxDelayMs = 50;
+
+// One connect_unix() in progress. A refused attempt's pipe is closed (freed in its close callback)
+// and the next attempt makes a fresh one; the struct itself is freed in its timer's close callback.
+struct UnixConnect {
+  uv_loop_t* loop;
+  std::string path;
+  std::function<void(UvByteStream*, int)> done;
+  uv_pipe_t* pipe = nullptr;
+  uv_connect_t req{};
+  uv_timer_t retry{};
+  uint64_t delay_ms = 1;
+  uint64_t give_up_at = 0;
+
+  void attempt() {
+    pipe = new uv_pipe_t;
+    uv_pipe_init(loop, pipe, 0);
+    req.data = this;
+    uv_pipe_connect(&req, pipe, path.c_str(), &UnixConnect::on_connect);
+  }
+
+  static void on_connect(uv_connect_t* req, int status) {
+    auto* c = static_cast<UnixConnect*>(req->data);
+    if (status == 0) {
+      c->finish(new UvByteStream(c->pipe, "unix:" + c->path), 0);
+      return;
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(c->pipe),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+    c->pipe = nullptr;
+    // A unix socket whose accept queue is full refuses with EAGAIN rather than queueing the
+    // connect; the listener drains its queue soon, so try again shortly.
+    if (status != UV_EAGAIN || uv_now(c->loop) >= c->give_up_at) {
+      c->finish(nullptr, status);
+      return;
+    }
+    uv_timer_start(
+        &c->retry, [](uv_timer_t* t) { static_cast<UnixConnect*>(t->data)->attempt(); },
+        c->delay_ms, 0);
+    c->delay_ms = std::min<uint64_t>(c->delay_ms * 2, kConnectRetryMaxDelayMs);
+  }
+
+  void finish(UvByteStream* stream, int status) {
+    done(stream, status);
+    uv_close(reinterpret_cast<uv_handle_t*>(&retry),
+             [](uv_handle_t* h) { delete static_cast<UnixConnect*>(h->data); });
+  }
+};
+
+}  // namespace
+
 void connect_unix(uv_loop_t* loop, const std::string& path,
                   std::function<void(UvByteStream* stream, int status)> done) {
-  struct Connecting {
-    uv_pipe_t* pipe;
-    uv_connect_t req;
-    std::string path;
-    std::function<void(UvByteStream*, int)> done;
-  };
-  auto* c = new Connecting{new uv_pipe_t, {}, path, std::move(done)};
-  uv_pipe_init(loop, c->pipe, 0);
-  c->req.data = c;
-  uv_pipe_connect(&c->req, c->pipe, c->path.c_str(), [](uv_connect_t* req, int status) {
-    auto* pending = static_cast<Connecting*>(req->data);
-    if (status != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(pending->pipe),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
-      pending->done(nullptr, status);
-    } else {
-      pending->done(new UvByteStream(pending->pipe, "unix:" + pending->path), 0);
-    }
-    delete pending;
-  });
+  auto* c = new UnixConnect{loop, path, std::move(done)};
+  uv_timer_init(loop, &c->retry);
+  c->retry.data = c;
+  c->give_up_at = uv_now(loop) + kConnectRetryForMs;
+  c->attempt();
 }
 
 }  // namespace alk::transport

@@ -82,8 +82,12 @@ class UvByteStream final : public ByteStream {
   bool congested_ = false;
 };
 
-/// Connects to a unix socket and calls `done` with a started-later stream (set a receiver, then
-/// start()) or a libuv error code. The pipe is freed in its close callback on failure.
+/// Connects to a unix socket and calls `done` once, on the loop thread, with a started-later stream
+/// (set a receiver, then start()) or a libuv error code. A connect refused with UV_EAGAIN (the
+/// listener's accept queue is full) is retried with a fresh pipe after 1 ms, doubling up to 50 ms,
+/// for up to 5 s; then, and on any other error, `done` gets the error. Pipes of failed attempts
+/// are freed in their close callbacks. There is no cancelling: a caller that went away meanwhile
+/// resets the stream it gets.
 void connect_unix(uv_loop_t* loop, const std::string& path,
                   std::function<void(UvByteStream* stream, int status)> done);
 
