@@ -27,9 +27,12 @@ function socketPath(address) {
   throw new TypeError(`unsupported address ${JSON.stringify(address)}: expected unix:///path`);
 }
 
+// Codes with which connect() itself fails (EAGAIN: the server's accept queue is full).
+const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
+
 // The CallError of a failed connection (ENOENT, ECONNREFUSED, EPIPE, …): worth retrying.
 function connectionError(path, socket, err) {
-  const connecting = socket.connecting || err.code === 'ENOENT' || err.code === 'ECONNREFUSED';
+  const connecting = socket.connecting || CONNECT_ERRORS.has(err.code);
   return new CallError(`${connecting ? 'cannot connect to' : 'connection to'} unix://${path} ${connecting ? 'failed' : 'broke'}: ${err.message}`, {
     code: 'INTERNAL',
     retryable: true,
