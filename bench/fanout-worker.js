@@ -2,25 +2,39 @@
 
 // One process of the fan-out benchmark:
 //
-//   node fanout-worker.js none|addon|dockerode IDS_FILE SETTLE_S DURATION_S DOCKERD_PID
+//   node fanout-worker.js none|addon|dockerode IDS_FILE SETTLE_S DURATION_S DOCKERD_PID [HALF_SAMPLES]
 //
 // Loads the library, makes one ping (so connection set-up is behind us), waits 1 s, reads its RSS
 // ("before"), opens one logs follow (tail 0, stdout+stderr) on the first container, waits 1 s,
-// reads its RSS again ("one": the code paths are paged in and warm), then opens one follow per
-// other container id in IDS_FILE, all at once, and consumes them all, counting lines. After SETTLE_S it samples its RSS every second for
-// DURATION_S and measures its CPU (and dockerd's) over that window. `none` does everything but
-// the follows. Prints one JSON line.
+// reads its RSS again ("one": the code paths are paged in and warm). Then it opens the follows in
+// two bursts: first up to half of the ids in IDS_FILE (floor(N/2) open in all), waits SETTLE_S and
+// samples its RSS every second HALF_SAMPLES times (default 5; the median is "half"); then the
+// other half at once. All follows are consumed, counting lines. After SETTLE_S it samples its RSS
+// every second for DURATION_S and measures its CPU (and dockerd's) over that window ("steady",
+// with all N open). steady − half is what the second half of the follows costs once the one-time
+// costs (the first optimizing compile in the process, the first young-generation growth) are
+// behind. `none` does everything but the follows (same waits). Prints one JSON line.
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { Writable } = require('node:stream');
+const v8 = require('node:v8');
 const { ALK_ROOT, procCpu, sleep } = require('./lib/common');
 
-const [client, idsFile, settleArg, durationArg, dockerdArg] = process.argv.slice(2);
+const [client, idsFile, settleArg, durationArg, dockerdArg, halfSamplesArg] = process.argv.slice(2);
 const ids = fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean);
 const settle = Number(settleArg) * 1000;
 const duration = Number(durationArg) * 1000;
 const dockerd = Number(dockerdArg);
+const halfSamples = Number(halfSamplesArg ?? 5);
+
+// The young generation: space_size is its capacity (both semispaces; a doubling is a one-time
+// cost, not a per-follow one), physical_space_size the memory committed to it (part of the RSS).
+function newSpace() {
+  return v8.getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
+}
+const newSpaceSize = () => newSpace()?.space_size;
+const newSpacePhysical = () => newSpace()?.physical_space_size;
 
 function countNl(s) {
   let n = 0;
@@ -31,23 +45,20 @@ function countNl(s) {
 
 (async () => {
   const r = { client, subs: client === 'none' ? 0 : ids.length, lines: 0, errors: 0 };
-  let firstSeen = 0;
-  let openStart = 0;
-  let allOpen = null;
-  const seen = new Set();
+  // When each follow first delivered a line: "all follows delivering after ms" per burst.
+  const firstSeenAt = new Array(ids.length).fill(0);
   const onLines = (i, n) => {
     r.lines += n;
-    if (!seen.has(i)) {
-      seen.add(i);
-      if (++firstSeen === ids.length) allOpen = Date.now() - openStart;
-    }
+    if (!firstSeenAt[i]) firstSeenAt[i] = Date.now();
   };
+  const seenIn = (from, to) => firstSeenAt.slice(from, to).filter(Boolean).length;
+  const burstMs = (from, to, start) => (seenIn(from, to) === to - from ? Math.max(...firstSeenAt.slice(from, to)) - start : null);
   let closeAll = async (_closers) => {};
   let engineStats = () => undefined;
 
   // open(i) starts follow i and returns its closer. The first follow is opened alone and given a
   // second, so the RSS is also known with one follow open ("rssOne": code paged in, JIT warm);
-  // then the other N-1 are opened at once.
+  // then the others are opened in two bursts (see the top of the file).
   let open = null;
   if (client === 'addon') {
     const { Engine } = require(ALK_ROOT);
@@ -91,17 +102,40 @@ function countNl(s) {
   r.rssBefore = process.memoryUsage().rss;
   r.memBefore = process.memoryUsage();
   r.engineBefore = engineStats();
+  r.newSpaceBefore = newSpaceSize();
   let closers = [];
+  // Burst 1: follows 1 .. half-1 (half open in all with the first); burst 2: half .. N-1.
+  const half = Math.floor(ids.length / 2);
+  let start1 = 0;
+  let start2 = 0;
   if (open) {
     closers.push(await open(0));
     await sleep(1000);
     r.rssOne = process.memoryUsage().rss;
-    openStart = Date.now();
-    closers = closers.concat(await Promise.all(ids.slice(1).map((_, k) => open(k + 1))));
+    start1 = Date.now();
+    closers = closers.concat(await Promise.all(ids.slice(1, half).map((_, k) => open(k + 1))));
+  }
+  await sleep(settle);
+  const rssHalf = [];
+  const youngHalf = [];
+  for (let s = 0; s < halfSamples; s++) {
+    await sleep(1000);
+    rssHalf.push(process.memoryUsage().rss);
+    youngHalf.push(newSpacePhysical());
+  }
+  r.halfFollows = open ? half : 0;
+  r.rssHalfSamples = rssHalf;
+  r.youngHalfSamples = youngHalf;
+  r.memHalf = process.memoryUsage();
+  r.newSpaceHalf = newSpaceSize();
+  if (open) {
+    start2 = Date.now();
+    closers = closers.concat(await Promise.all(ids.slice(half).map((_, k) => open(half + k))));
   }
 
   await sleep(settle);
   const rss = [];
+  const young = [];
   const lines0 = r.lines;
   const c0 = process.cpuUsage();
   const d0 = procCpu(dockerd);
@@ -109,6 +143,7 @@ function countNl(s) {
   for (let s = 0; s < duration / 1000; s++) {
     await sleep(1000);
     rss.push(process.memoryUsage().rss);
+    young.push(newSpacePhysical());
   }
   const cpu = process.cpuUsage(c0);
   const wall = (Date.now() - t0) / 1000;
@@ -116,9 +151,14 @@ function countNl(s) {
   r.cpuPct = ((cpu.user + cpu.system) / 1e6 / wall) * 100;
   r.linesPerSec = (r.lines - lines0) / wall;
   r.rssSamples = rss;
+  r.youngSamples = young;
   r.rssPeak = process.resourceUsage().maxRSS * 1024;
-  r.openMs = allOpen;
-  r.followsDelivering = seen.size;
+  // Each burst from its start until every follow of it delivered a line; openMs is the longer.
+  r.openMsHalf1 = open ? burstMs(1, half, start1) : null;
+  r.openMsHalf2 = open ? burstMs(half, ids.length, start2) : null;
+  r.openMs = r.openMsHalf1 === null || r.openMsHalf2 === null ? null : Math.max(r.openMsHalf1, r.openMsHalf2);
+  r.followsDelivering = seenIn(0, ids.length);
+  r.newSpaceSteady = newSpaceSize();
   // Where the memory is: V8 heap, external (Buffers), and for the addon its daemon connections.
   r.memSteady = process.memoryUsage();
   r.engineSteady = engineStats();
