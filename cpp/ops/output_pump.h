@@ -90,8 +90,8 @@ class OutputPump {
  private:
   // Per output stream: the UTF-8 tail held back between events of that stream.
   struct StreamState {
-    const char* name;
-    wire::ChunkType chunk_type;
+    const char* name = nullptr;
+    wire::ChunkType chunk_type = wire::ChunkType::stdout_data;
     Utf8Joiner joiner;
   };
 

@@ -164,9 +164,10 @@ void UvByteStream::close_now() {
   if (closing_) return;
   closing_ = true;
   // The idle handle's close callback frees only itself: it may run after the pipe's.
-  if (redeliver_)
+  if (redeliver_) {
     uv_close(reinterpret_cast<uv_handle_t*>(redeliver_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
+  }
   uv_close(reinterpret_cast<uv_handle_t*>(pipe_), &UvByteStream::on_close);
 }
 
