@@ -200,15 +200,21 @@ bool run_until(uv_loop_t* loop, const std::function<bool()>& done,
   return true;
 }
 
+// Mutual TLS as client "a" of the test CA.
+client::ClientTlsOptions client_a_tls() {
+  client::ClientTlsOptions tls;
+  tls.ca = cert_path("ca.crt");
+  tls.cert = cert_path("client-a.crt");
+  tls.key = cert_path("client-a.key");
+  return tls;
+}
+
 TEST_F(QuicCliTest, AKilledServerRestartedWithItsKeyResetsTheOldConnectionAtOnce) {
   start_server();
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   {
-    client::ClientTlsOptions tls_options;
-    tls_options.ca = cert_path("ca.crt");
-    tls_options.cert = cert_path("client-a.crt");
-    tls_options.key = cert_path("client-a.key");
+    const client::ClientTlsOptions tls_options = client_a_tls();
     client::ClientQuicOptions quic;
     quic.idle_timeout_ms = 60000;  // far beyond the limits below: only a reset can end it sooner
     client::CallClient c(&loop, client::parse_address(address_).value(), tls_options, quic);
@@ -266,10 +272,7 @@ TEST_F(QuicCliTest, AKilledServerThatStaysDownFailsOpenAndNewCallsAtOnce) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   {
-    client::ClientTlsOptions tls_options;
-    tls_options.ca = cert_path("ca.crt");
-    tls_options.cert = cert_path("client-a.crt");
-    tls_options.key = cert_path("client-a.key");
+    const client::ClientTlsOptions tls_options = client_a_tls();
     client::ClientQuicOptions
         quic;  // idle timeout 30 s (the server's 20 s applies), keep-alive 10 s
     client::CallClient c(&loop, client::parse_address(address_).value(), tls_options, quic);
