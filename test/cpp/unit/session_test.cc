@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "client/call_client.h"
-#include "transport/unix_listener.h"
+#include "support/unix_session_fixture.h"
 #include "wire/frame_decoder.h"
 
 namespace alk {
@@ -83,11 +83,10 @@ struct Exchange {
   bool reset = false;
 };
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public test::UnixSessionFixture {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    deferrer_ = std::make_unique<Deferrer>(&loop_);
+    ASSERT_NO_FATAL_FAILURE(UnixSessionFixture::SetUp());
     call::add_discovery_operations(registry_);
     registry_.add(spec("test/echo", call::OpKind::query, false,
                        {{"type", "object"},
@@ -119,26 +118,8 @@ class SessionTest : public ::testing::Test {
       };
       registry_.add(std::move(p));
     }
-    path_ = "/tmp/alk-session-test-" + std::to_string(::getpid()) + ".sock";
-    listener_ =
-        std::make_unique<transport::UnixListener>(&loop_, path_, [this](transport::ByteStream& s) {
-          call::SessionEnv env;
-          env.registry = &registry_;
-          env.deferrer = deferrer_.get();
-          env.on_call_end = [this](const call::CallRecord& r) { records_.push_back(r); };
-          return std::make_unique<call::CallSession>(s, env);
-        });
-    ASSERT_TRUE(listener_->listen().ok());
-  }
-
-  void TearDown() override {
-    bool closed = false;
-    listener_->close(true, [&] { closed = true; });
-    run_until([&] { return closed; });
-    bool deferrer_closed = false;
-    deferrer_->close([&] { deferrer_closed = true; });
-    run_until([&] { return deferrer_closed; });
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "libuv handles left open";
+    ASSERT_NO_FATAL_FAILURE(
+        listen("alk-session-test", [this](const call::CallRecord& r) { records_.push_back(r); }));
   }
 
   call::OperationSpec spec(const std::string& name, call::OpKind kind, bool raw, json schema,
@@ -154,18 +135,6 @@ class SessionTest : public ::testing::Test {
           sink, [body, input](CallSink& k) { body(k, input); }, &cancels_);
     };
     return s;
-  }
-
-  bool run_until(const std::function<bool()>& done, int timeout_ms = 5000) {
-    uv_timer_t tick;
-    uv_timer_init(&loop_, &tick);
-    uv_timer_start(
-        &tick, [](uv_timer_t*) {}, 5, 5);
-    const uint64_t deadline = uv_now(&loop_) + timeout_ms;
-    while (!done() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
   }
 
   // Connects, writes `bytes` (then FIN when asked), and collects the answer until the server
@@ -234,11 +203,6 @@ class SessionTest : public ::testing::Test {
     return "";
   }
 
-  uv_loop_t loop_{};
-  std::unique_ptr<Deferrer> deferrer_;
-  call::Registry registry_;
-  std::unique_ptr<transport::UnixListener> listener_;
-  std::string path_;
   int cancels_ = 0;
   int pieces_ = 0;
   std::vector<call::CallRecord> records_;

@@ -9,11 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "call/registry.h"
-#include "call/session.h"
 #include "client/call_client.h"
-#include "transport/unix_listener.h"
-#include "util/deferrer.h"
+#include "support/unix_session_fixture.h"
 
 namespace alk {
 namespace {
@@ -28,11 +25,10 @@ struct EchoHandler : call::Handler {
   void start() override { sink.respond(input); }
 };
 
-class UnixConnectTest : public ::testing::Test {
+class UnixConnectTest : public test::UnixSessionFixture {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    deferrer_ = std::make_unique<Deferrer>(&loop_);
+    ASSERT_NO_FATAL_FAILURE(UnixSessionFixture::SetUp());
     call::OperationSpec echo;
     echo.name = "test/echo";
     echo.kind = call::OpKind::query;
@@ -40,37 +36,7 @@ class UnixConnectTest : public ::testing::Test {
       return std::make_unique<EchoHandler>(sink, req.input);
     };
     registry_.add(std::move(echo));
-    path_ = "/tmp/alk-unix-connect-test-" + std::to_string(::getpid()) + ".sock";
-    listener_ =
-        std::make_unique<transport::UnixListener>(&loop_, path_, [this](transport::ByteStream& s) {
-          call::SessionEnv env;
-          env.registry = &registry_;
-          env.deferrer = deferrer_.get();
-          return std::make_unique<call::CallSession>(s, env);
-        });
-    ASSERT_TRUE(listener_->listen().ok());
-  }
-
-  void TearDown() override {
-    bool closed = false;
-    listener_->close(true, [&] { closed = true; });
-    run_until([&] { return closed; });
-    bool deferrer_closed = false;
-    deferrer_->close([&] { deferrer_closed = true; });
-    run_until([&] { return deferrer_closed; });
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "libuv handles left open";
-  }
-
-  bool run_until(const std::function<bool()>& done, int timeout_ms = 30000) {
-    uv_timer_t tick;
-    uv_timer_init(&loop_, &tick);
-    uv_timer_start(
-        &tick, [](uv_timer_t*) {}, 5, 5);
-    const uint64_t deadline = uv_now(&loop_) + timeout_ms;
-    while (!done() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
+    ASSERT_NO_FATAL_FAILURE(listen("alk-unix-connect-test"));
   }
 
   // Opens `n` echo calls in one go — all connects are issued before the loop runs, so the
@@ -94,7 +60,8 @@ class UnixConnectTest : public ::testing::Test {
       calls.push_back(client.call("test/echo", {{"n", i}}, std::move(ev), opt));
     }
     // Generous ceiling: the whole batch takes well under a second when it works.
-    ASSERT_TRUE(run_until([&] { return ended == n; })) << ended << " of " << n << " calls ended";
+    ASSERT_TRUE(run_until([&] { return ended == n; }, 30000))
+        << ended << " of " << n << " calls ended";
     int failed = 0;
     for (int i = 0; i < n; ++i) {
       ASSERT_TRUE(ends[i].has_value());
@@ -115,12 +82,6 @@ class UnixConnectTest : public ::testing::Test {
     int v = 0;
     return (in >> v) ? v : 4096;
   }
-
-  uv_loop_t loop_{};
-  std::unique_ptr<Deferrer> deferrer_;
-  call::Registry registry_;
-  std::unique_ptr<transport::UnixListener> listener_;
-  std::string path_;
 };
 
 TEST_F(UnixConnectTest, AThousandCallsOpenedAtOnceAllComplete) {
