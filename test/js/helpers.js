@@ -5,7 +5,10 @@
 // daemon may have no bridge) and the label alknet-test.suite=js, so a failed run can be cleaned up.
 
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { once } = require('node:events');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { Engine } = require('../../lib');
 
@@ -50,4 +53,25 @@ const SERVER_BINARY = [
   path.join(__dirname, '..', '..', 'out', 'debug', 'alknet-docker'),
 ].find((f) => f && fs.existsSync(f));
 
-module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, SERVER_BINARY, spec, waitFor, released, cleanup, sleep };
+/**
+ * Starts `alknet-docker serve` (SERVER_BINARY, which must exist) on a unix socket in a fresh
+ * temporary folder and resolves once the socket file is there. `t.after` stops the server
+ * (SIGTERM, awaiting its exit) and removes the folder. Resolves to { dir, sock, address } with
+ * address = `unix://${sock}`; the server's stderr is in the timeout message if it never listens.
+ */
+async function serveUnix(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-js-'));
+  const sock = path.join(dir, 'serve.sock');
+  const server = spawn(SERVER_BINARY, ['serve', '--listen', `unix://${sock}`, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let serverLog = '';
+  server.stderr.on('data', (c) => (serverLog += c));
+  t.after(async () => {
+    server.kill('SIGTERM');
+    await once(server, 'exit').catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor(() => fs.existsSync(sock), { what: `server socket (${serverLog})` });
+  return { dir, sock, address: `unix://${sock}` };
+}
+
+module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, sleep };

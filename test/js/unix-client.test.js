@@ -6,30 +6,17 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const { connect, CallError } = require('../../lib');
-const { SERVER_BINARY, spec, waitFor } = require('./helpers');
+const { SERVER_BINARY, serveUnix, spec } = require('./helpers');
 
 const binary = SERVER_BINARY;
 
 test('unix client', { skip: !binary && 'no alknet-docker binary (build it with CMake)' }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-js-'));
-  const sock = path.join(dir, 'serve.sock');
-  const server = spawn(binary, ['serve', '--listen', `unix://${sock}`, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let serverLog = '';
-  server.stderr.on('data', (c) => (serverLog += c));
-  t.after(async () => {
-    server.kill('SIGTERM');
-    await once(server, 'exit').catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor(() => fs.existsSync(sock), { what: `server socket (${serverLog})` });
-  const client = connect(`unix://${sock}`);
+  const { dir, address } = await serveUnix(t);
+  const client = connect(address);
 
   await t.test('ping, list and errors', async () => {
     assert.equal((await client.system.ping()).ok, true);

@@ -9,29 +9,14 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
-const { once } = require('node:events');
 const { connect } = require('../../lib');
-const { SERVER_BINARY, waitFor } = require('./helpers');
+const { SERVER_BINARY, serveUnix } = require('./helpers');
 
 const binary = SERVER_BINARY;
 
 test('2000 calls opened at once over unix all succeed', { skip: !binary && 'no alknet-docker binary (build it with CMake)' }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-js-'));
-  const sock = path.join(dir, 'serve.sock');
-  const server = spawn(binary, ['serve', '--listen', `unix://${sock}`, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let serverLog = '';
-  server.stderr.on('data', (c) => (serverLog += c));
-  t.after(async () => {
-    server.kill('SIGTERM');
-    await once(server, 'exit').catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor(() => fs.existsSync(sock), { what: `server socket (${serverLog})` });
-  const client = connect(`unix://${sock}`);
+  const { address } = await serveUnix(t);
+  const client = connect(address);
   try {
     const results = await Promise.allSettled(Array.from({ length: 2000 }, () => client.system.ping()));
     const failed = results.filter((r) => r.status === 'rejected');
