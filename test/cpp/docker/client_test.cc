@@ -60,6 +60,23 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+/// A plain (no TLS) TCP endpoint on 127.0.0.1:`port`.
+Endpoint loopback_tcp(uint16_t port) {
+  Endpoint ep;
+  ep.kind = Endpoint::Kind::tcp;
+  ep.host = "127.0.0.1";
+  ep.port = port;
+  return ep;
+}
+
+/// GET /_ping outside the API version prefix: the one request that needs no negotiation first.
+Request ping_request() {
+  Request r;
+  r.path = "/_ping";
+  r.unversioned = true;
+  return r;
+}
+
 bool port_open(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -350,9 +367,7 @@ TEST_F(ClientTest, KeepAliveReusesTheIdleConnection) {
 
 TEST_F(ClientTest, ChainedSendFromTheCallbackReusesTheConnection) {
   Client& c = client();
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
+  const Request r = ping_request();
   int remaining = 20;
   std::unique_ptr<RequestHandle> h;
   std::function<void()> next = [&] {
@@ -880,16 +895,9 @@ TEST_F(ClientTest, StaleSocketFileIsUnavailable) {
 }
 
 TEST_F(ClientTest, ClosedTcpPortIsUnavailable) {
-  Endpoint ep;
-  ep.kind = Endpoint::Kind::tcp;
-  ep.host = "127.0.0.1";
-  ep.port = free_port();
-  Client& c = client(ep);
+  Client& c = client(loopback_tcp(free_port()));
   const uint64_t t0 = now_ms();
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
-  auto res = call(c, r);
+  auto res = call(c, ping_request());
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().kind, Error::Kind::unavailable) << res.error().message;
   EXPECT_LT(now_ms() - t0, 1000u);
@@ -924,9 +932,7 @@ TEST_F(ClientTest, TimeoutsCountFromTheRequestNotFromAStaleLoopTime) {
   o.connect_timeout_ms = 300;
   o.headers_timeout_ms = 300;
   Client& c = client(daemon_endpoint(), o);
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
+  const Request r = ping_request();
   ASSERT_TRUE(call(c, r).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the loop's time is now stale
   for (int i = 0; i < 3; ++i) {
@@ -937,18 +943,11 @@ TEST_F(ClientTest, TimeoutsCountFromTheRequestNotFromAStaleLoopTime) {
 
 TEST_F(ClientTest, SilentServerHitsTheHeadersTimeout) {
   SilentListener silent;
-  Endpoint ep;
-  ep.kind = Endpoint::Kind::tcp;
-  ep.host = "127.0.0.1";
-  ep.port = silent.port();
   ClientOptions o;
   o.headers_timeout_ms = 200;
-  Client& c = client(ep, o);
+  Client& c = client(loopback_tcp(silent.port()), o);
   const uint64_t t0 = now_ms();
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
-  auto res = call(c, r);
+  auto res = call(c, ping_request());
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().kind, Error::Kind::timeout) << res.error().message;
   EXPECT_GE(now_ms() - t0, 190u);
@@ -957,19 +956,13 @@ TEST_F(ClientTest, SilentServerHitsTheHeadersTimeout) {
 
 TEST_F(ClientTest, ConnectTimeoutCoversTheTlsHandshake) {
   SilentListener silent;
-  Endpoint ep;
-  ep.kind = Endpoint::Kind::tcp;
-  ep.host = "127.0.0.1";
-  ep.port = silent.port();
+  Endpoint ep = loopback_tcp(silent.port());
   ep.tls = true;  // no verification: the handshake never gets that far
   ClientOptions o;
   o.connect_timeout_ms = 200;
   Client& c = client(ep, o);
   const uint64_t t0 = now_ms();
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
-  auto res = call(c, r);
+  auto res = call(c, ping_request());
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().kind, Error::Kind::timeout) << res.error().message;
   EXPECT_LT(now_ms() - t0, 2000u);
@@ -1062,13 +1055,7 @@ class TcpTest : public HijackTest {
     forwarder_.reset();
     HijackTest::TearDown();
   }
-  Endpoint endpoint() const {
-    Endpoint ep;
-    ep.kind = Endpoint::Kind::tcp;
-    ep.host = "127.0.0.1";
-    ep.port = port_;
-    return ep;
-  }
+  Endpoint endpoint() const { return loopback_tcp(port_); }
 
   uint16_t port_ = free_port();
   std::unique_ptr<Forwarder> forwarder_;
@@ -1089,11 +1076,7 @@ TEST_F(TcpTest, SendStreamAndHijackOverTcp) {
 TEST_F(ClientTest, NegotiationIsRetriedAfterAFailure) {
   if (!ensure_tools()) GTEST_SKIP() << "socat is not installable here";
   const uint16_t port = free_port();
-  Endpoint ep;
-  ep.kind = Endpoint::Kind::tcp;
-  ep.host = "127.0.0.1";
-  ep.port = port;
-  Client& c = client(ep);
+  Client& c = client(loopback_tcp(port));
   Request r;
   r.path = "/version";
   auto first = call(c, r);
@@ -1153,10 +1136,7 @@ class TlsTest : public HijackTest {
     HijackTest::TearDown();
   }
   Endpoint endpoint(const std::string& ca = "ca.pem", bool client_cert = true) const {
-    Endpoint ep;
-    ep.kind = Endpoint::Kind::tcp;
-    ep.host = "127.0.0.1";
-    ep.port = port_;
+    Endpoint ep = loopback_tcp(port_);
     ep.tls = true;
     ep.tls_verify = true;
     ep.ca_file = certs_->path(ca);
@@ -1215,10 +1195,7 @@ TEST_F(TlsTest, HijackEchoesThroughTlsHalfClose) {
 
 TEST_F(TlsTest, WrongCaIsATlsError) {
   Client& c = client(endpoint("other.pem"));
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
-  auto res = call(c, r);
+  auto res = call(c, ping_request());
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().kind, Error::Kind::tls) << res.error().message;
   EXPECT_NE(res.error().message.find("not trusted"), std::string::npos) << res.error().message;
@@ -1226,10 +1203,7 @@ TEST_F(TlsTest, WrongCaIsATlsError) {
 
 TEST_F(TlsTest, MissingClientCertificateIsRefused) {
   Client& c = client(endpoint("ca.pem", /*client_cert=*/false));
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
-  auto res = call(c, r);
+  auto res = call(c, ping_request());
   ASSERT_FALSE(res.ok());
   // TLS 1.3 reports the refusal after the client's side of the handshake: an alert or a close.
   EXPECT_TRUE(res.error().kind == Error::Kind::tls || res.error().kind == Error::Kind::unavailable)
@@ -1240,10 +1214,7 @@ TEST_F(TlsTest, UnreadableCaFileIsATlsError) {
   Endpoint ep = endpoint();
   ep.ca_file = certs_->path("missing.pem");
   Client& c = client(ep);
-  Request r;
-  r.path = "/_ping";
-  r.unversioned = true;
-  auto res = call(c, r);
+  auto res = call(c, ping_request());
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().kind, Error::Kind::tls) << res.error().message;
 }
