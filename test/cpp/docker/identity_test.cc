@@ -11,6 +11,7 @@
 #include "identity/authorizer.h"
 #include "identity/peer_directory.h"
 #include "identity/session_identity.h"
+#include "support/call_outcome.h"
 #include "support/engine_fixture.h"
 #include "support/per_container_ops.h"
 #include "transport/unix_listener.h"
@@ -19,15 +20,6 @@ namespace alk::test {
 namespace {
 
 using nlohmann::json;
-
-// What one call over the socket produced.
-struct Outcome {
-  std::vector<json> outputs;
-  std::optional<call::CallError> error;
-  bool ended = false;
-  std::string code() const { return error ? error->code : "(ok)"; }
-  std::string message() const { return error ? error->message : ""; }
-};
 
 const std::vector<std::string> kUserScopes = {
     "container:list", "container:inspect", "container:create",  "container:start",
@@ -97,25 +89,19 @@ class IdentityTest : public EngineFixture {
   }
 
   // Starts a call as the peer whose token is `token` ("" = none); `out` records it.
-  std::unique_ptr<client::ClientCall> begin(Outcome& out, const std::string& token,
+  std::unique_ptr<client::ClientCall> begin(CallOutcome& out, const std::string& token,
                                             const std::string& op, json input,
                                             call::Carriage carriage = call::Carriage::json) {
-    client::CallEvents events;
-    events.on_output = [&out](const json& o) { out.outputs.push_back(o); };
-    events.on_end = [&out](std::optional<call::CallError> e) {
-      out.error = std::move(e);
-      out.ended = true;
-    };
     client::CallOptions options;
     options.auth_token = token;
     options.carriage = carriage;
     if (const auto* spec = engine_->registry().find(op)) options.kind = spec->kind;
-    return client_->call(op, std::move(input), std::move(events), options);
+    return client_->call(op, std::move(input), record_into(out), options);
   }
 
-  Outcome call_as(const std::string& token, const std::string& op, json input,
-                  call::Carriage carriage = call::Carriage::json) {
-    Outcome out;
+  CallOutcome call_as(const std::string& token, const std::string& op, json input,
+                      call::Carriage carriage = call::Carriage::json) {
+    CallOutcome out;
     auto c = begin(out, token, op, std::move(input), carriage);
     EXPECT_TRUE(run_until([&] { return out.ended; }, std::chrono::seconds(60))) << op;
     return out;
@@ -133,7 +119,7 @@ class IdentityTest : public EngineFixture {
     return id;
   }
 
-  static bool listed(const Outcome& list, const std::string& id) {
+  static bool listed(const CallOutcome& list, const std::string& id) {
     if (list.outputs.empty()) return false;
     for (const auto& c : list.outputs[0]) {
       if (c.value("Id", "") == id) return true;
@@ -157,13 +143,13 @@ TEST_F(IdentityTest, EachPeerSeesAndTouchesOnlyItsContainers) {
   EXPECT_EQ(sh("docker inspect -f '{{index .Config.Labels \"alknet.owner\"}}' " + a), "alice");
   EXPECT_EQ(sh("docker inspect -f '{{index .Config.Labels \"alknet.managed\"}}' " + b), "true");
 
-  const Outcome alice_list = call_as("alice-token", "docker/container/list", {{"all", true}});
+  const CallOutcome alice_list = call_as("alice-token", "docker/container/list", {{"all", true}});
   EXPECT_TRUE(listed(alice_list, a));
   EXPECT_FALSE(listed(alice_list, b));
-  const Outcome bob_list = call_as("bob-token", "docker/container/list", {{"all", true}});
+  const CallOutcome bob_list = call_as("bob-token", "docker/container/list", {{"all", true}});
   EXPECT_TRUE(listed(bob_list, b));
   EXPECT_FALSE(listed(bob_list, a));
-  const Outcome ops_list = call_as("ops-token", "docker/container/list", {{"all", true}});
+  const CallOutcome ops_list = call_as("ops-token", "docker/container/list", {{"all", true}});
   EXPECT_TRUE(listed(ops_list, a));
   EXPECT_TRUE(listed(ops_list, b));
 
@@ -174,7 +160,7 @@ TEST_F(IdentityTest, EachPeerSeesAndTouchesOnlyItsContainers) {
     for (const auto& op : ops) {
       json input = op.extra;
       input["containerId"] = target;
-      const Outcome out = call_as("alice-token", op.name, input, op.carriage);
+      const CallOutcome out = call_as("alice-token", op.name, input, op.carriage);
       EXPECT_EQ(out.code(), "FORBIDDEN") << op.name << " on " << target;
       EXPECT_EQ(out.message(), "not owner of resource: container/" + target) << op.name;
       EXPECT_TRUE(out.outputs.empty()) << op.name;  // nothing about the container leaks
@@ -195,7 +181,7 @@ TEST_F(IdentityTest, EachPeerSeesAndTouchesOnlyItsContainers) {
 
   // Her own container is hers to manage.
   EXPECT_EQ(call_as("alice-token", "docker/container/start", {{"containerId", a}}).code(), "(ok)");
-  const Outcome exec =
+  const CallOutcome exec =
       call_as("alice-token", "docker/container/exec", {{"containerId", a}, {"command", {"true"}}});
   EXPECT_EQ(exec.code(), "(ok)") << exec.message();
 
@@ -212,18 +198,18 @@ TEST_F(IdentityTest, OwnershipLabelsCannotBeForged) {
   const std::string b = create_as("bob-token", {{"command", {"sleep", "60"}}});
   ASSERT_FALSE(b.empty());
   // Bob's containers before alice tries (the daemon may hold some of other test runs).
-  const Outcome before = call_as("bob-token", "docker/container/list", {{"all", true}});
+  const CallOutcome before = call_as("bob-token", "docker/container/list", {{"all", true}});
   ASSERT_EQ(before.outputs.size(), 1u);
   EXPECT_TRUE(listed(before, b));
   for (const char* label : {"alknet.owner", "alknet.managed", "alknet.anything"}) {
     json input = {{"image", test_image()}, {"labels", {{label, "bob"}}}};
-    const Outcome out = call_as("alice-token", "docker/container/create", input);
+    const CallOutcome out = call_as("alice-token", "docker/container/create", input);
     EXPECT_EQ(out.code(), "INVALID_INPUT") << label;
     EXPECT_NE(out.message().find(std::string("labels.") + label), std::string::npos)
         << out.message();
   }
   // Nothing alice created claims to be bob's.
-  const Outcome after = call_as("bob-token", "docker/container/list", {{"all", true}});
+  const CallOutcome after = call_as("bob-token", "docker/container/list", {{"all", true}});
   ASSERT_EQ(after.outputs.size(), 1u);
   EXPECT_EQ(after.outputs[0].size(), before.outputs[0].size()) << after.outputs[0].dump();
 }
@@ -233,15 +219,15 @@ TEST_F(IdentityTest, ANameConflictDoesNotNameAnotherPeersContainer) {
   const std::string b = create_as("bob-token", {{"command", {"sleep", "60"}}, {"name", name}});
   ASSERT_FALSE(b.empty());
   for (const char* op : {"docker/container/create", "docker/container/run"}) {
-    const Outcome out = call_as("alice-token", op,
-                                {{"image", test_image()}, {"command", {"true"}}, {"name", name}});
+    const CallOutcome out = call_as(
+        "alice-token", op, {{"image", test_image()}, {"command", {"true"}}, {"name", name}});
     EXPECT_EQ(out.code(), "CONFLICT") << op;
     EXPECT_EQ(out.message(), "container name already in use") << op;
     EXPECT_EQ(out.error ? out.error->details.dump() : "", "{\"status\":409}") << op;
   }
   // The operator sees the daemon's own message.
-  const Outcome ops = call_as("ops-token", "docker/container/create",
-                              {{"image", test_image()}, {"command", {"true"}}, {"name", name}});
+  const CallOutcome ops = call_as("ops-token", "docker/container/create",
+                                  {{"image", test_image()}, {"command", {"true"}}, {"name", name}});
   EXPECT_EQ(ops.code(), "CONFLICT");
   EXPECT_NE(ops.message().find(b.substr(0, 12)), std::string::npos) << ops.message();
 }
@@ -262,7 +248,7 @@ TEST_F(IdentityTest, DangerousCreateOptionsNeedTheirScope) {
     json input = option;
     input["image"] = test_image();
     input["command"] = {"true"};
-    const Outcome refused = call_as("alice-token", "docker/container/create", input);
+    const CallOutcome refused = call_as("alice-token", "docker/container/create", input);
     EXPECT_EQ(refused.code(), "FORBIDDEN") << option.dump();
     EXPECT_NE(refused.message().find("missing required scope: " + scope), std::string::npos)
         << refused.message();
@@ -275,12 +261,12 @@ TEST_F(IdentityTest, DangerousCreateOptionsNeedTheirScope) {
 
 TEST_F(IdentityTest, UnknownTokenAndDisabledPeerAreAnonymous) {
   for (const std::string token : {"", "wrong-token", "carol-token"}) {
-    const Outcome list = call_as(token, "docker/container/list", json::object());
+    const CallOutcome list = call_as(token, "docker/container/list", json::object());
     EXPECT_EQ(list.code(), "FORBIDDEN") << token;
     EXPECT_EQ(list.message(), "authentication required") << token;
     EXPECT_EQ(call_as(token, "docker/system/version", json::object()).code(), "FORBIDDEN");
     EXPECT_EQ(call_as(token, "docker/system/ping", json::object()).code(), "(ok)") << token;
-    const Outcome services = call_as(token, "services/list", json::object());
+    const CallOutcome services = call_as(token, "services/list", json::object());
     ASSERT_EQ(services.outputs.size(), 1u);
     std::vector<std::string> names;
     for (const auto& e : services.outputs[0]) names.push_back(e["name"]);
@@ -290,7 +276,7 @@ TEST_F(IdentityTest, UnknownTokenAndDisabledPeerAreAnonymous) {
     EXPECT_EQ(records_.back().peer, "anonymous");
   }
   // A scope the peer lacks: alknet's message.
-  const Outcome pull = call_as("alice-token", "docker/image/pull", {{"image", "busybox"}});
+  const CallOutcome pull = call_as("alice-token", "docker/image/pull", {{"image", "busybox"}});
   EXPECT_EQ(pull.code(), "FORBIDDEN");
   EXPECT_EQ(pull.message(), "missing required scope: image:pull");
 }
@@ -300,7 +286,7 @@ TEST_F(IdentityTest, ReloadRevokesAPeerWhileAnotherPeersStreamFlows) {
       "alice-token", {{"command", {"sh", "-c", "while true; do echo tick; sleep 0.1; done"}}});
   ASSERT_FALSE(a.empty());
   ASSERT_EQ(call_as("alice-token", "docker/container/start", {{"containerId", a}}).code(), "(ok)");
-  Outcome logs;
+  CallOutcome logs;
   auto follow =
       begin(logs, "alice-token", "docker/container/logs", {{"containerId", a}, {"follow", true}});
   ASSERT_TRUE(run_until([&] { return logs.outputs.size() >= 3; }));
@@ -320,7 +306,7 @@ TEST_F(IdentityTest, ReloadRevokesAPeerWhileAnotherPeersStreamFlows) {
   write_peers({peer_json("alice", kUserScopes), peer_json("bob", kUserScopes, false)});
   auto reloaded = directory_->reload(peers_path_, options);
   ASSERT_TRUE(reloaded.ok()) << reloaded.error();
-  const Outcome revoked = call_as("bob-token", "docker/container/list", json::object());
+  const CallOutcome revoked = call_as("bob-token", "docker/container/list", json::object());
   EXPECT_EQ(revoked.code(), "FORBIDDEN");
   EXPECT_EQ(revoked.message(), "authentication required");
   const size_t seen = logs.outputs.size();

@@ -21,6 +21,7 @@
 
 #include "client/call_client.h"
 #include "identity/peer_directory.h"
+#include "support/call_outcome.h"
 #include "support/engine_fixture.h"
 #include "support/per_container_ops.h"
 #include "support/processes.h"
@@ -39,16 +40,6 @@ const std::vector<std::string> kUserScopes = {
     "container:stop", "container:kill",    "container:restart", "container:remove",
     "container:wait", "container:logs",    "container:stats",   "container:resize",
     "container:exec", "container:attach",  "container:run"};
-
-// What one call produced.
-struct Outcome {
-  std::vector<json> outputs;
-  std::optional<call::CallError> error;
-  bool ended = false;
-  std::string code() const { return error ? error->code : "(ok)"; }
-  std::string message() const { return error ? error->message : ""; }
-  std::string describe() const { return error ? error->code + ": " + error->message : "(ok)"; }
-};
 
 json cert_peer(const std::string& id, const std::string& cert, std::vector<std::string> scopes,
                bool enabled = true) {
@@ -196,25 +187,19 @@ class QuicIdentityTest : public EngineFixture {
   }
 
   // Starts a call as `who`; `out` records it. The call lives until the test ends.
-  client::ClientCall& begin(Outcome& out, const Caller& who, const std::string& op, json input,
+  client::ClientCall& begin(CallOutcome& out, const Caller& who, const std::string& op, json input,
                             call::Carriage carriage = call::Carriage::json) {
-    client::CallEvents events;
-    events.on_output = [&out](const json& o) { out.outputs.push_back(o); };
-    events.on_end = [&out](std::optional<call::CallError> e) {
-      out.error = std::move(e);
-      out.ended = true;
-    };
     client::CallOptions options;
     options.auth_token = who.token;
     options.carriage = carriage;
     if (const auto* spec = engine_->registry().find(op)) options.kind = spec->kind;
-    calls_.push_back(client_for(who).call(op, std::move(input), std::move(events), options));
+    calls_.push_back(client_for(who).call(op, std::move(input), record_into(out), options));
     return *calls_.back();
   }
 
-  Outcome call_as(const Caller& who, const std::string& op, json input,
-                  call::Carriage carriage = call::Carriage::json) {
-    Outcome out;
+  CallOutcome call_as(const Caller& who, const std::string& op, json input,
+                      call::Carriage carriage = call::Carriage::json) {
+    CallOutcome out;
     begin(out, who, op, std::move(input), carriage);
     EXPECT_TRUE(run_until([&] { return out.ended; }, 60s)) << op;
     calls_.pop_back();
@@ -223,18 +208,18 @@ class QuicIdentityTest : public EngineFixture {
 
   // Creates a container as `who` (labelled for TearDown); returns its id.
   std::string create_as(const Caller& who, std::vector<std::string> command) {
-    const Outcome out = call_as(who, "docker/container/create",
-                                {{"image", test_image()},
-                                 {"command", std::move(command)},
-                                 {"networkMode", "none"},
-                                 {"labels", {{"alknet-test", label_}}}});
+    const CallOutcome out = call_as(who, "docker/container/create",
+                                    {{"image", test_image()},
+                                     {"command", std::move(command)},
+                                     {"networkMode", "none"},
+                                     {"labels", {{"alknet-test", label_}}}});
     EXPECT_FALSE(out.error) << out.describe();
     if (out.error || out.outputs.empty()) return "";
     return out.outputs[0]["id"];
   }
 
   // The ids in a container/list answer.
-  static std::set<std::string> ids_in(const Outcome& list) {
+  static std::set<std::string> ids_in(const CallOutcome& list) {
     std::set<std::string> ids;
     if (list.outputs.empty()) return ids;
     for (const auto& c : list.outputs[0]) ids.insert(c.value("Id", ""));
@@ -242,7 +227,7 @@ class QuicIdentityTest : public EngineFixture {
   }
 
   std::set<std::string> listed_by(const Caller& who) {
-    const Outcome list =
+    const CallOutcome list =
         call_as(who, "docker/container/list",
                 {{"all", true}, {"filters", {{"label", {"alknet-test=" + label_}}}}});
     EXPECT_FALSE(list.error) << list.describe();
@@ -278,7 +263,7 @@ TEST_F(QuicIdentityTest, EachPeerSeesAndTouchesOnlyItsContainersAcrossTransports
     for (const auto& op : ops) {
       json input = op.extra;
       input["containerId"] = target;
-      const Outcome out = call_as(who, op.name, input, op.carriage);
+      const CallOutcome out = call_as(who, op.name, input, op.carriage);
       EXPECT_EQ(out.code(), "FORBIDDEN") << what << " " << op.name << ": " << out.describe();
       EXPECT_EQ(out.message(), "not owner of resource: container/" + target) << op.name;
       EXPECT_TRUE(out.outputs.empty()) << what << " " << op.name;
@@ -291,7 +276,7 @@ TEST_F(QuicIdentityTest, EachPeerSeesAndTouchesOnlyItsContainersAcrossTransports
   // Each manages its own.
   EXPECT_EQ(call_as(kAlice, "docker/container/start", {{"containerId", a}}).describe(), "(ok)");
   EXPECT_EQ(call_as(kTara, "docker/container/start", {{"containerId", t}}).describe(), "(ok)");
-  const Outcome exec =
+  const CallOutcome exec =
       call_as(kAlice, "docker/container/exec", {{"containerId", a}, {"command", {"true"}}});
   EXPECT_EQ(exec.describe(), "(ok)");
 
@@ -321,7 +306,7 @@ TEST_F(QuicIdentityTest, EachPeerSeesAndTouchesOnlyItsContainersAcrossTransports
 TEST_F(QuicIdentityTest, UnknownCertificateAndDisabledPeerAreAnonymous) {
   for (const Caller& who : {kStranger, kDave}) {
     EXPECT_EQ(call_as(who, "docker/system/ping", json::object()).describe(), "(ok)") << who.cert;
-    const Outcome services = call_as(who, "services/list", json::object());
+    const CallOutcome services = call_as(who, "services/list", json::object());
     ASSERT_EQ(services.outputs.size(), 1u) << services.describe();
     std::vector<std::string> names;
     for (const auto& e : services.outputs[0]) names.push_back(e["name"]);
@@ -329,10 +314,10 @@ TEST_F(QuicIdentityTest, UnknownCertificateAndDisabledPeerAreAnonymous) {
               (std::vector<std::string>{"docker/system/ping", "services/list", "services/schema"}))
         << who.cert;
     for (const char* op : {"docker/container/list", "docker/system/version"}) {
-      const Outcome refused = call_as(who, op, json::object());
+      const CallOutcome refused = call_as(who, op, json::object());
       EXPECT_EQ(refused.describe(), "FORBIDDEN: authentication required") << who.cert << " " << op;
     }
-    const Outcome create = call_as(who, "docker/container/create", {{"image", test_image()}});
+    const CallOutcome create = call_as(who, "docker/container/create", {{"image", test_image()}});
     EXPECT_EQ(create.describe(), "FORBIDDEN: authentication required") << who.cert;
   }
   // An auth_token names its peer for that request, over QUIC too; a wrong one changes nothing.
@@ -361,7 +346,7 @@ TEST_F(QuicIdentityTest, SighupRevokesAPeerAtItsNextCallWhileAnotherPeersFollowF
       create_as(kAlice, {"sh", "-c", "while true; do echo tick; sleep 0.1; done"});
   ASSERT_FALSE(a.empty());
   ASSERT_EQ(call_as(kAlice, "docker/container/start", {{"containerId", a}}).describe(), "(ok)");
-  Outcome logs;
+  CallOutcome logs;
   begin(logs, kAlice, "docker/container/logs", {{"containerId", a}, {"follow", true}});
   ASSERT_TRUE(run_until([&] { return logs.outputs.size() >= 3 || logs.ended; }, 30s));
   ASSERT_FALSE(logs.ended) << logs.describe();
@@ -373,7 +358,7 @@ TEST_F(QuicIdentityTest, SighupRevokesAPeerAtItsNextCallWhileAnotherPeersFollowF
   ASSERT_TRUE(log_has("SIGHUP: reloaded peers")) << log();
 
   // Bob's next call, on the connection he already has, runs as nobody.
-  const Outcome revoked = call_as(kBob, "docker/container/list", json::object());
+  const CallOutcome revoked = call_as(kBob, "docker/container/list", json::object());
   EXPECT_EQ(revoked.describe(), "FORBIDDEN: authentication required");
   EXPECT_EQ(call_as(kBob, "docker/system/ping", json::object()).describe(), "(ok)");
   EXPECT_TRUE(client_for(kBob).connected()) << "the reload must not drop connections";
