@@ -78,12 +78,9 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
 
   void connect_unix(uv_loop_t* loop, const std::string& path, std::string request_frame) {
     outbox_ = std::move(request_frame);
-    transport::connect_unix(
-        loop, path, [this, alive = alive_](transport::UvByteStream* s, int status) {
-          if (!*alive || ended_) {
-            if (s) s->reset();
-            return;
-          }
+    // Not called after cancel() or destruction: forget_open() cancels the connect.
+    connecting_ =
+        transport::connect_unix(loop, path, [this](transport::UvByteStream* s, int status) {
           if (!s) {
             end(CallError::make(call::codes::kInternal,
                                 std::string("cannot connect to the server: ") + uv_strerror(status),
@@ -222,6 +219,7 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   }
 
   void forget_open() {
+    connecting_.cancel();
     if (quic_ && ticket_) quic_->cancel_open(ticket_);
     ticket_ = 0;
   }
@@ -362,6 +360,7 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   transport::quic::QuicStream* quic_stream_ = nullptr;  // the same stream, when over QUIC
   std::shared_ptr<transport::quic::QuicClient> quic_;   // the connection this call uses
   uint64_t ticket_ = 0;                                 // a pending QUIC stream open
+  transport::UnixConnectAttempt connecting_;            // a pending unix connect
   std::string outbox_;                                  // bytes queued before the connection exists
   wire::FrameDecoder frames_;
   std::shared_ptr<wire::ChunkDecoder> chunks_ = std::make_shared<wire::ChunkDecoder>();

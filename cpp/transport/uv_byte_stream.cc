@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace alk::transport {
@@ -279,34 +280,44 @@ namespace {
 constexpr uint64_t kConnectRetryForMs = 5000;  // then a refused connect is reported
 constexpr uint64_t kConnectRetryMaxDelayMs = 50;
 
+}  // namespace
+
 // One connect_unix() in progress. A refused attempt's pipe is closed (freed in its close callback)
-// and the next attempt makes a fresh one; the struct itself is freed in its timer's close callback.
-struct UnixConnect {
+// and the next attempt makes a fresh one. `pipe` is set exactly while a uv_pipe_connect is
+// outstanding. The state keeps itself alive (`self`) until its timer's close callback; the timer is
+// closed only when no connect is outstanding, so no connect callback finds the state gone.
+struct UnixConnectAttempt::State {
   uv_loop_t* loop;
   std::string path;
   std::function<void(UvByteStream*, int)> done;
+  std::shared_ptr<State> self;
   uv_pipe_t* pipe = nullptr;
   uv_connect_t req{};
   uv_timer_t retry{};
   uint64_t delay_ms = 1;
   uint64_t give_up_at = 0;
+  bool over = false;  // `done` ran or the attempt was cancelled
 
   void attempt() {
     pipe = new uv_pipe_t;
     uv_pipe_init(loop, pipe, 0);
     req.data = this;
-    uv_pipe_connect(&req, pipe, path.c_str(), &UnixConnect::on_connect);
+    uv_pipe_connect(&req, pipe, path.c_str(), &State::on_connect);
   }
 
   static void on_connect(uv_connect_t* req, int status) {
-    auto* c = static_cast<UnixConnect*>(req->data);
-    if (status == 0) {
-      c->finish(new UvByteStream(c->pipe, "unix:" + c->path), 0);
+    auto* c = static_cast<State*>(req->data);
+    if (c->over) {
+      // cancel() closed the pipe, which cancelled this connect (UV_ECANCELED).
+      c->close();
       return;
     }
-    uv_close(reinterpret_cast<uv_handle_t*>(c->pipe),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
-    c->pipe = nullptr;
+    if (status == 0) {
+      uv_pipe_t* connected = std::exchange(c->pipe, nullptr);
+      c->finish(new UvByteStream(connected, "unix:" + c->path), 0);
+      return;
+    }
+    close_pipe(std::exchange(c->pipe, nullptr));
     // A unix socket whose accept queue is full refuses with EAGAIN rather than queueing the
     // connect; the listener drains its queue soon, so try again shortly.
     if (status != UV_EAGAIN || uv_now(c->loop) >= c->give_up_at) {
@@ -314,27 +325,57 @@ struct UnixConnect {
       return;
     }
     uv_timer_start(
-        &c->retry, [](uv_timer_t* t) { static_cast<UnixConnect*>(t->data)->attempt(); },
-        c->delay_ms, 0);
+        &c->retry, [](uv_timer_t* t) { static_cast<State*>(t->data)->attempt(); }, c->delay_ms, 0);
     c->delay_ms = std::min<uint64_t>(c->delay_ms * 2, kConnectRetryMaxDelayMs);
   }
 
   void finish(UvByteStream* stream, int status) {
+    over = true;
+    close();
     done(stream, status);
-    uv_close(reinterpret_cast<uv_handle_t*>(&retry),
-             [](uv_handle_t* h) { delete static_cast<UnixConnect*>(h->data); });
+  }
+
+  void cancel() {
+    if (over) return;
+    over = true;
+    uv_timer_stop(&retry);
+    if (pipe) {
+      // The outstanding connect is called back with UV_ECANCELED, which closes the timer.
+      close_pipe(std::exchange(pipe, nullptr));
+      return;
+    }
+    close();
+  }
+
+  // Frees the state (and `done`, with what it holds) from the timer's close callback.
+  void close() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&retry), [](uv_handle_t* h) {
+      std::shared_ptr<State> last = std::move(static_cast<State*>(h->data)->self);
+    });
+  }
+
+  static void close_pipe(uv_pipe_t* p) {
+    uv_close(reinterpret_cast<uv_handle_t*>(p),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
   }
 };
 
-}  // namespace
+void UnixConnectAttempt::cancel() {
+  if (std::shared_ptr<State> state = state_.lock()) state->cancel();
+}
 
-void connect_unix(uv_loop_t* loop, const std::string& path,
-                  std::function<void(UvByteStream* stream, int status)> done) {
-  auto* c = new UnixConnect{loop, path, std::move(done)};
+UnixConnectAttempt connect_unix(uv_loop_t* loop, const std::string& path,
+                                std::function<void(UvByteStream* stream, int status)> done) {
+  auto c = std::make_shared<UnixConnectAttempt::State>();
+  c->loop = loop;
+  c->path = path;
+  c->done = std::move(done);
+  c->self = c;
   uv_timer_init(loop, &c->retry);
-  c->retry.data = c;
+  c->retry.data = c.get();
   c->give_up_at = uv_now(loop) + kConnectRetryForMs;
   c->attempt();
+  return UnixConnectAttempt(c);
 }
 
 }  // namespace alk::transport

@@ -82,13 +82,34 @@ class UvByteStream final : public ByteStream {
   bool congested_ = false;
 };
 
-/// Connects to a unix socket and calls `done` once, on the loop thread, with a started-later stream
-/// (set a receiver, then start()) or a libuv error code. A connect refused with UV_EAGAIN (the
-/// listener's accept queue is full) is retried with a fresh pipe after 1 ms, doubling up to 50 ms,
-/// for up to 5 s; then, and on any other error, `done` gets the error. Pipes of failed attempts
-/// are freed in their close callbacks. There is no cancelling: a caller that went away meanwhile
-/// resets the stream it gets.
-void connect_unix(uv_loop_t* loop, const std::string& path,
-                  std::function<void(UvByteStream* stream, int status)> done);
+/// A connect_unix() in progress, kept to cancel it. Copyable and cheap; dropping it does not cancel
+/// (the connect goes on and `done` still runs). A default-constructed one cancels nothing.
+class UnixConnectAttempt {
+ public:
+  UnixConnectAttempt() = default;
+
+  /// Stops the connect at once: no further attempt is made, the pending pipe and the retry timer
+  /// are closed (and freed in their close callbacks, on a later loop turn), and `done` is never
+  /// called. Calls nothing back synchronously. A no-op after `done` ran (including from inside
+  /// `done`), after an earlier cancel(), and once the connect's memory is gone. Loop-thread only;
+  /// safe from inside any callback.
+  void cancel();
+
+ private:
+  struct State;
+  explicit UnixConnectAttempt(std::weak_ptr<State> state) : state_(std::move(state)) {}
+  friend UnixConnectAttempt connect_unix(uv_loop_t*, const std::string&,
+                                         std::function<void(UvByteStream*, int)>);
+  std::weak_ptr<State> state_;
+};
+
+/// Connects to a unix socket and calls `done` once, on a later loop turn (never inside this call),
+/// with a started-later stream (set a receiver, then start()) or a libuv error code. A connect
+/// refused with UV_EAGAIN (the listener's accept queue is full) is retried with a fresh pipe after
+/// 1 ms, doubling up to 50 ms, for up to 5 s; then, and on any other error, `done` gets the error.
+/// Pipes of failed attempts are freed in their close callbacks. A caller that goes away before
+/// `done` ran cancels the returned attempt; `done` then never runs.
+UnixConnectAttempt connect_unix(uv_loop_t* loop, const std::string& path,
+                                std::function<void(UvByteStream* stream, int status)> done);
 
 }  // namespace alk::transport
