@@ -287,7 +287,7 @@ constexpr uint64_t kConnectRetryMaxDelayMs = 50;
 // outstanding. The state keeps itself alive (`self`) until its timer's close callback; the timer is
 // closed only when no connect is outstanding, so no connect callback finds the state gone.
 struct UnixConnectAttempt::State {
-  uv_loop_t* loop;
+  uv_loop_t* loop = nullptr;
   std::string path;
   std::function<void(UvByteStream*, int)> done;
   std::shared_ptr<State> self;
