@@ -12,6 +12,7 @@ void Background::send(docker::Request request,
                      // The client allows destroying a handle from inside its own callback.
                      inflight_.erase(id);
                      if (keep) keep(std::move(r));
+                     if (inflight_.empty() && on_empty_) on_empty_();
                    });
   inflight_.emplace(id, std::move(handle));
 }

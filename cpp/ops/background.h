@@ -17,20 +17,26 @@ class Background {
   explicit Background(docker::Client& docker) : docker_(docker) {}
 
   /// Sends `request`; `done` (optional) gets the result. The request lives until it answers or
-  /// cancel_all() runs.
+  /// cancel_all() runs. `done` may send more requests.
   void send(docker::Request request,
             std::function<void(Result<docker::Response, docker::Error>)> done = {});
 
   /// Requests still waiting for an answer.
   size_t pending() const { return inflight_.size(); }
 
-  /// Drops every pending request (engine shutdown).
+  /// `fn` runs each time the last pending request has answered (after its `done`, which may have
+  /// sent another: then not yet), from inside the Docker client's callback — so `fn` must not
+  /// close or free the client. Empty `fn` clears it. Used by Engine::close to wait for them.
+  void set_on_empty(std::function<void()> fn) { on_empty_ = std::move(fn); }
+
+  /// Drops every pending request: no `done` runs for them (engine shutdown).
   void cancel_all() { inflight_.clear(); }
 
  private:
   docker::Client& docker_;
   uint64_t next_id_ = 0;
   std::map<uint64_t, std::unique_ptr<docker::RequestHandle>> inflight_;
+  std::function<void()> on_empty_;
 };
 
 }  // namespace alk::ops

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -35,11 +36,25 @@ class Engine {
   docker::Client& docker() { return *docker_; }
   uv_loop_t* loop() const { return loop_; }
 
-  /// Cancels background requests, closes the Docker client and the deferrer; `done` runs when
-  /// every handle is closed. Calls must already be finished or cancelled.
+  /// Closes the engine; `done` runs from a libuv close callback once every handle is closed (the
+  /// engine may be freed there). In order: the deferrer runs what is queued (retired handlers are
+  /// destroyed; a cancelled `run` sends its force-remove), then close waits for the background
+  /// requests (services().background: those already pending and those sent meanwhile) to answer,
+  /// at most kCloseDrainTimeoutMs, drops whatever is left, and closes the Docker client. So a run
+  /// cancelled before or at close removes its container unless the daemon takes longer than that.
+  ///
+  /// The engine itself refuses nothing: its owner must stop starting calls first (the Node host
+  /// refuses new calls once it shuts down; `serve` closes its listeners first), and calls must be
+  /// finished or cancelled. Later calls to close() do nothing (their `done` never runs).
   void close(std::function<void()> done);
 
+  /// The longest close() waits for background requests (see there).
+  static constexpr uint64_t kCloseDrainTimeoutMs = 3000;
+
  private:
+  void drain_background(std::function<void()> done);
+  void finish_close();
+
   uv_loop_t* loop_;
   std::unique_ptr<docker::Client> docker_;
   std::unique_ptr<Deferrer> deferrer_;
@@ -47,6 +62,8 @@ class Engine {
   Services services_;
   call::Registry registry_;
   bool closed_ = false;
+  uv_timer_t* drain_timer_ = nullptr;  // owned while close() waits; freed in its close callback
+  std::function<void()> close_done_;
 };
 
 }  // namespace alk::ops
