@@ -7,11 +7,14 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { once } = require('node:events');
 const { Worker } = require('node:worker_threads');
-const { Engine } = require('../../lib');
-const { IMAGE, LABELS, waitFor } = require('./helpers');
+const { Engine, connect } = require('../../lib');
+const { IMAGE, LABELS, SERVER_BINARY, waitFor } = require('./helpers');
 
 const LIB = path.join(__dirname, '..', '..', 'lib');
 // Every container of this file carries both labels; test.after removes them whatever happened.
@@ -124,4 +127,33 @@ test('process.exit() in the main thread: the process exits at once; the run\'s c
   } finally {
     await engine.containers.remove(id, { force: true });
   }
+});
+
+test('serve: SIGTERM with a run in flight past the grace period: the container is removed before serve exits', { skip: !SERVER_BINARY && 'no alknet-docker binary (build it with CMake)' }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-exit-'));
+  const sock = path.join(dir, 'serve.sock');
+  const server = spawn(SERVER_BINARY, ['serve', '--listen', `unix://${sock}`, '--quiet', '--shutdown-grace', '0.2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let serverLog = '';
+  server.stderr.on('data', (c) => (serverLog += c));
+  const serverExit = once(server, 'exit');
+  t.after(() => {
+    server.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor(() => fs.existsSync(sock), { what: `server socket (${serverLog})` });
+  const client = connect(`unix://${sock}`);
+  const run = client.containers.run(RUN);
+  const iterating = (async () => {
+    for await (const event of run) assert.equal(event.text, 'started\n');
+  })();
+  iterating.catch(() => {}); // the server resets the call; only the container matters here
+  await waitFor(() => run.containerId, { what: 'the run created its container' });
+  const id = run.containerId;
+  await waitFor(async () => (await engine.containers.inspect(id)).State.Running, { what: 'the container runs' });
+  server.kill('SIGTERM');
+  const [code] = await within(serverExit, 15000, `serve's exit (${serverLog})`);
+  assert.equal(code, 0, serverLog);
+  assert.equal(await exists(id), false, `the container outlived serve (${serverLog})`);
+  await iterating.catch(() => {});
+  await client.close();
 });
