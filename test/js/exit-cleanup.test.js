@@ -3,7 +3,9 @@
 // A run still in flight when its engine goes away: engine.close(), a worker thread that exits or
 // is terminated, and process.exit() in the main thread. The native close lets the run's
 // force-remove reach the daemon before the engine's handles close (Engine::close waits up to 3 s
-// for it); process.exit() in the main thread runs no cleanup at all (a documented limit).
+// for it). process.exit() in the main thread runs no cleanup for its own engines (a documented
+// limit) but tears its workers down first, engines included. `serve` closes its engine the same
+// way at SIGTERM, so a run cut off by the grace period removes its container before it exits.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -103,8 +105,10 @@ for (const ending of ['terminate', 'exit']) {
   });
 }
 
-test('process.exit() in the main thread: the process exits at once; the run\'s container is left (no cleanup hook runs there)', async () => {
-  const child = spawn(process.execPath, ['-e', runScript('console.log', 'process.exit(0);')], {
+// Runs `source` in a child node; resolves with {code, signal, stdout, stderr} (SIGKILL after 30 s:
+// a hang shows as signal SIGKILL).
+async function runChild(source) {
+  const child = spawn(process.execPath, ['-e', source], {
     env: { ...process.env, ALKNET_LIB: LIB },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -113,8 +117,30 @@ test('process.exit() in the main thread: the process exits at once; the run\'s c
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-  const [code, signal] = await new Promise((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  const [code, signal] = await once(child, 'exit');
   clearTimeout(timer);
+  return { code, signal, stdout, stderr };
+}
+
+test('process.exit() in the main thread with a run in flight in a worker: the worker is torn down first, its container removed', async () => {
+  const workerSource = runScript(`require('node:worker_threads').parentPort.postMessage`, '/* keep following */');
+  const { code, signal, stdout, stderr } = await runChild(`
+    const { Worker } = require('node:worker_threads');
+    const worker = new Worker(${JSON.stringify(workerSource)}, { eval: true });
+    worker.once('message', (id) => {
+      console.log(id);
+      process.exit(0);
+    });
+  `);
+  assert.equal(signal, null, `the child hung or crashed: ${stderr}`);
+  assert.equal(code, 0, stderr);
+  const id = stdout.trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  assert.equal(await exists(id), false, 'the container outlived the process');
+});
+
+test('process.exit() in the main thread: the process exits at once; the run\'s container is left (no cleanup hook runs there)', async () => {
+  const { code, signal, stdout, stderr } = await runChild(runScript('console.log', 'process.exit(0);'));
   assert.equal(signal, null, `the child hung or crashed: ${stderr}`);
   assert.equal(code, 0, stderr);
   const id = stdout.trim();
