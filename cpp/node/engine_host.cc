@@ -23,8 +23,10 @@ void EngineHost::shutdown(std::function<void()> done) {
   for (JsCall* c : calls) c->abandon();
   calls_.clear();
   // Engine::close runs the deferrer's queue first (the abandoned handlers are destroyed there and
-  // release their docker connections), then closes the Docker client. Its callback may free the
-  // engine (the client supports being freed from its own close callback).
+  // release their docker connections; a cancelled run sends its container's removal), waits up to
+  // 3 s for those removals, then closes the Docker client. So the env teardown that called this
+  // waits for them too. Its callback may free the engine (the client supports being freed from
+  // its own close callback).
   engine_->close([this] {
     addon_->hosts.erase(this);
     if (wrap_ != nullptr) wrap_->host_gone();
