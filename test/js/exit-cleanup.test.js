@@ -16,9 +16,8 @@ const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const { Worker } = require('node:worker_threads');
 const { Engine, connect } = require('../../lib');
-const { IMAGE, LABELS, SERVER_BINARY, waitFor } = require('./helpers');
+const { IMAGE, LABELS, LIB, SERVER_BINARY, runChild, waitFor } = require('./helpers');
 
-const LIB = path.join(__dirname, '..', '..', 'lib');
 // Every container of this file carries both labels; test.after removes them whatever happened.
 const CASE_LABELS = { ...LABELS, 'alknet-test.case': 'exit-cleanup' };
 const RUN = {
@@ -103,23 +102,6 @@ for (const ending of ['terminate', 'exit']) {
     // The worker's env teardown waited for the engine's close, and that for the removal.
     assert.equal(await exists(id), false, 'the container outlived the worker');
   });
-}
-
-// Runs `source` in a child node; resolves with {code, signal, stdout, stderr} (SIGKILL after 30 s:
-// a hang shows as signal SIGKILL).
-async function runChild(source) {
-  const child = spawn(process.execPath, ['-e', source], {
-    env: { ...process.env, ALKNET_LIB: LIB },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-  const [code, signal] = await once(child, 'exit');
-  clearTimeout(timer);
-  return { code, signal, stdout, stderr };
 }
 
 test('process.exit() in the main thread with a run in flight in a worker: the worker is torn down first, its container removed', async () => {

@@ -74,4 +74,31 @@ async function serveUnix(t) {
   return { dir, sock, address: `unix://${sock}` };
 }
 
-module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, sleep };
+const LIB = path.join(__dirname, '..', '..', 'lib');
+
+/**
+ * Runs `source` with `node -e` in a child whose env names the library (ALKNET_LIB); resolves with
+ * {code, signal, stdout, stderr}, or rejects after `timeoutMs` (a hang: the child is SIGKILLed).
+ */
+function runChild(source, { timeoutMs = 30000, args = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...args, '-e', source], {
+      env: { ...process.env, ALKNET_LIB: LIB },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child hung; stdout: ${stdout} stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, LIB, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, runChild, sleep };

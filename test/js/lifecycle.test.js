@@ -5,42 +5,15 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { Worker } = require('node:worker_threads');
 const { Engine } = require('../../lib');
-const { spec, released, cleanup, waitFor, sleep, LABELS } = require('./helpers');
+const { spec, released, cleanup, waitFor, sleep, runChild, LIB, LABELS } = require('./helpers');
 
 const engine = new Engine();
 test.after(async () => {
   await cleanup(engine);
   await engine.close();
 });
-
-const LIB = path.join(__dirname, '..', '..', 'lib');
-
-// Runs a script in a child node; resolves with {code, signal, stdout, stderr} or rejects after
-// `timeoutMs` (a hang).
-function runChild(source, { timeoutMs = 30000, args = [] } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, '-e', source], {
-      env: { ...process.env, ALKNET_LIB: LIB },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child hung; stdout: ${stdout} stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 test('break out of a logs follow: the connection is released, the container untouched', async () => {
   const { id } = await engine.containers.create(spec(['sh', '-c', 'while true; do echo tick; sleep 0.01; done']));
