@@ -23,8 +23,12 @@ ResponseParser::ResponseParser(Sink& sink) : sink_(sink) {
   parser_.data = this;
 }
 
+static_assert(ResponseParser::kMaxHeadBytes == 65536, "the error text names the limit");
+
 ResponseParser::Outcome ResponseParser::feed(std::string_view bytes) {
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+  // llhttp computes data + len: never from a null pointer (an empty view may have one).
+  if (bytes.data() == nullptr) bytes = std::string_view("", 0);
   const llhttp_errno_t err = llhttp_execute(&parser_, bytes.data(), bytes.size());
   Outcome out;
   switch (err) {
@@ -40,7 +44,8 @@ ResponseParser::Outcome ResponseParser::feed(std::string_view bytes) {
       out.status = Status::upgraded;
       return out;
     default:
-      return fail(llhttp_get_error_reason(&parser_));
+      return fail(head_too_large_ ? "response head larger than 65536 bytes"
+                                  : llhttp_get_error_reason(&parser_));
   }
 }
 
@@ -66,19 +71,30 @@ int ResponseParser::on_message_begin(llhttp_t* p) {
   return 0;
 }
 
+bool ResponseParser::count_head(size_t n) {
+  head_bytes_ += n;
+  if (head_bytes_ <= kMaxHeadBytes) return true;
+  head_too_large_ = true;
+  return false;
+}
+
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   ResponseParser* s = self(p);
+  if (!s->count_head(len)) return -1;
   s->field_.append(at, len);
   return 0;
 }
 
 int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  self(p)->value_.append(at, len);
+  ResponseParser* s = self(p);
+  if (!s->count_head(len)) return -1;
+  s->value_.append(at, len);
   return 0;
 }
 
 int ResponseParser::on_header_value_complete(llhttp_t* p) {
   ResponseParser* s = self(p);
+  if (!s->count_head(32)) return -1;
   s->head_.headers.emplace_back(std::move(s->field_), std::move(s->value_));
   s->field_.clear();
   s->value_.clear();
@@ -89,9 +105,12 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   ResponseParser* s = self(p);
   const int status = llhttp_get_status_code(p);
   if (status >= 100 && status < 200 && status != 101) {
-    // An interim answer (100 Continue): drop it and wait for the real one.
+    // An interim answer (100 Continue): drop it and wait for the real one. It has no body
+    // whatever its headers say (1 tells llhttp so): a Content-Length on it must not hand the
+    // sink body bytes before any head.
     s->head_ = Response{};
-    return 0;
+    s->head_bytes_ = 0;
+    return 1;
   }
   s->head_.status = status;
   s->head_done_ = true;

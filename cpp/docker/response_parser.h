@@ -14,6 +14,11 @@ namespace alk::docker::detail {
 /// Parses one response per reset(). The sink's callbacks run inside feed()/finish().
 class ResponseParser {
  public:
+  /// The most a response head may hold: each header's name and value plus 32 bytes (the
+  /// per-field overhead HTTP/2 counts in SETTINGS_MAX_HEADER_LIST_SIZE). Docker's heads are well
+  /// under 1 KiB; a peer that sends more gets an `error`, not unbounded memory.
+  static constexpr size_t kMaxHeadBytes = 64u << 10;
+
   /// What to do once the head is complete.
   enum class HeadAction {
     body,     ///< parse the body that follows
@@ -38,7 +43,7 @@ class ResponseParser {
     paused,    ///< the sink paused; `consumed` bytes were parsed
     complete,  ///< the message ended after `consumed` bytes
     upgraded,  ///< the head ended after `consumed` bytes; the rest is raw
-    error,     ///< invalid HTTP (`error` names it); sticky
+    error,     ///< invalid HTTP, or a head over kMaxHeadBytes (`error` names it); sticky
   };
   struct Outcome {
     Status status = Status::more;
@@ -74,6 +79,8 @@ class ResponseParser {
   static int on_message_complete(llhttp_t* p);
 
   Outcome fail(const char* reason);
+  // Counts `n` more bytes of the head; false (and `head_too_large_`) past kMaxHeadBytes.
+  bool count_head(size_t n);
 
   Sink& sink_;
   llhttp_settings_t settings_{};
@@ -81,7 +88,8 @@ class ResponseParser {
   Response head_;
   std::string field_;
   std::string value_;
-  bool in_value_ = false;
+  size_t head_bytes_ = 0;
+  bool head_too_large_ = false;
   bool started_ = false;
   bool head_done_ = false;
   bool complete_ = false;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -919,6 +920,7 @@ class SilentListener {
   }
   ~SilentListener() { ::close(fd_); }
   uint16_t port() const { return port_; }
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -952,6 +954,51 @@ TEST_F(ClientTest, SilentServerHitsTheHeadersTimeout) {
   EXPECT_EQ(res.error().kind, Error::Kind::timeout) << res.error().message;
   EXPECT_GE(now_ms() - t0, 190u);
   EXPECT_LT(now_ms() - t0, 2000u);
+}
+
+// A server that answers its first connection with a status line and then headers without end,
+// until the client goes away: a broken or hostile endpoint on DOCKER_HOST.
+class EndlessHeadServer {
+ public:
+  EndlessHeadServer() {
+    thread_ = std::thread([this] {
+      const int conn = accept(listener_fd(), nullptr, nullptr);
+      if (conn < 0) return;
+      char request[4096];
+      (void)!recv(conn, request, sizeof request, 0);
+      std::string head = "HTTP/1.1 200 OK\r\n";
+      const std::string pad = "X-Pad: " + std::string(1000, 'v') + "\r\n";
+      for (int i = 0; i < 100000; ++i) {  // ~100 MB at most, never reached
+        head += pad;
+        if (send(conn, head.data(), head.size(), MSG_NOSIGNAL) < 0) break;
+        sent_ += head.size();
+        head.clear();
+      }
+      ::close(conn);
+    });
+  }
+  ~EndlessHeadServer() { thread_.join(); }
+  uint16_t port() const { return listener_.port(); }
+  size_t sent() const { return sent_; }
+
+ private:
+  int listener_fd() const { return listener_.fd(); }
+  SilentListener listener_;
+  std::atomic<size_t> sent_{0};
+  std::thread thread_;
+};
+
+TEST_F(ClientTest, AnEndlessResponseHeadIsAProtocolErrorNotUnboundedMemory) {
+  EndlessHeadServer server;
+  ClientOptions o;
+  o.api_version = "1.41";  // no negotiation: the request itself meets the endless head
+  Client& c = client(loopback_tcp(server.port()), o);
+  auto res = call(c, ping_request());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().kind, Error::Kind::protocol) << res.error().message;
+  EXPECT_NE(res.error().message.find("response head larger than 65536 bytes"), std::string::npos)
+      << res.error().message;
+  close_client(client_);  // the server's next send fails and its thread ends
 }
 
 TEST_F(ClientTest, ConnectTimeoutCoversTheTlsHandshake) {

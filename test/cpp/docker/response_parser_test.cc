@@ -195,5 +195,86 @@ TEST(ResponseParserTest, TrailingBytesAfterTheMessageAreNotConsumed) {
   EXPECT_EQ(wire.substr(out.consumed), "extra");
 }
 
+// A head of `headers` headers named h<i> with values of `value_len` bytes, then an empty body.
+std::string head_with(size_t headers, size_t value_len) {
+  std::string wire = "HTTP/1.1 200 OK\r\n";
+  for (size_t i = 0; i < headers; ++i) {
+    wire += "h" + std::to_string(i) + ": " + std::string(value_len, 'v') + "\r\n";
+  }
+  return wire + "Content-Length: 0\r\n\r\n";
+}
+
+size_t counted_head_bytes(size_t headers, size_t value_len) {
+  size_t n = std::string("Content-Length").size() + 1 + 32;
+  for (size_t i = 0; i < headers; ++i) n += 1 + std::to_string(i).size() + value_len + 32;
+  return n;
+}
+
+TEST(ResponseParserTest, AHeadUpToTheLimitParses) {
+  size_t headers = 0;
+  while (counted_head_bytes(headers + 1, 200) <= ResponseParser::kMaxHeadBytes) ++headers;
+  const std::string wire = head_with(headers, 200);
+  for (size_t step : {size_t{1}, size_t{7}, size_t{4096}, wire.size()}) {
+    Recorder sink;
+    ResponseParser p(sink);
+    const SplitRun run = feed_split(p, wire, step);
+    ASSERT_EQ(run.status, ResponseParser::Status::complete) << "step " << step << ": " << run.error;
+    EXPECT_EQ(sink.head.headers.size(), headers + 1);
+  }
+}
+
+TEST(ResponseParserTest, AHeadOverTheLimitIsAStickyErrorAtEverySplit) {
+  // Large values, and many empty ones (each costs its 32 bytes of overhead).
+  for (const std::string& wire : {head_with(400, 200), head_with(3000, 0)}) {
+    for (size_t step : {size_t{1}, size_t{3}, size_t{4096}, wire.size()}) {
+      Recorder sink;
+      ResponseParser p(sink);
+      const SplitRun run = feed_split(p, wire, step);
+      ASSERT_EQ(run.status, ResponseParser::Status::error) << "step " << step;
+      EXPECT_EQ(run.error, "response head larger than 65536 bytes");
+      EXPECT_EQ(sink.heads, 0);
+      EXPECT_LE(run.consumed_total, ResponseParser::kMaxHeadBytes + step);
+      EXPECT_EQ(p.feed("\r\n").status, ResponseParser::Status::error);
+    }
+  }
+}
+
+TEST(ResponseParserTest, InterimAnswersEachCountTheirOwnHead) {
+  // Three 100 Continue heads of ~40 KiB each: each is under the limit, together they are not.
+  std::string interim = "HTTP/1.1 100 Continue\r\n";
+  for (int i = 0; i < 5; ++i)
+    interim += "x" + std::to_string(i) + ": " + std::string(8000, 'v') + "\r\n";
+  interim += "\r\n";
+  const std::string wire = interim + interim + interim + head_with(1, 10);
+  Recorder sink;
+  ResponseParser p(sink);
+  const SplitRun run = feed_split(p, wire, 1000);
+  ASSERT_EQ(run.status, ResponseParser::Status::complete) << run.error;
+  EXPECT_EQ(sink.head.status, 200);
+  EXPECT_EQ(sink.head.headers.size(), 2u);
+}
+
+TEST(ResponseParserTest, AnInterimAnswerHasNoBodyWhateverItsHeadersSay) {
+  // Found by fuzz_response_parser: llhttp honoured the Content-Length of a 100 answer and handed
+  // its "body" to the sink before any head.
+  const std::string interim = "HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\n";
+  for (size_t step : {size_t{1}, size_t{5}, size_t{1000}}) {
+    Recorder bad;
+    ResponseParser p(bad);
+    const SplitRun run = feed_split(p, interim + "abc", step);
+    EXPECT_EQ(run.status, ResponseParser::Status::error) << "step " << step;
+    EXPECT_EQ(bad.heads, 0);
+    EXPECT_EQ(bad.body, "");
+
+    Recorder good;
+    ResponseParser q(good);
+    const SplitRun ok =
+        feed_split(q, interim + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", step);
+    ASSERT_EQ(ok.status, ResponseParser::Status::complete) << "step " << step << ": " << ok.error;
+    EXPECT_EQ(good.head.status, 200);
+    EXPECT_EQ(good.body, "hi");
+  }
+}
+
 }  // namespace
 }  // namespace alk::docker::detail

@@ -91,6 +91,28 @@ def main() -> None:
         "long-frame": seed(mux(1, bytes(range(256)) * 2), 100),
     })
 
+    # The response fuzzer's parameters, in the order it takes them: the head action (0 body,
+    # 1 upgrade, 2 pause) and a body pause every N bytes (0: never).
+    def http(action: int, pause_every: int) -> bytes:
+        return bytes([action, pause_every])
+
+    chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+    write("response_parser", {
+        "chunked": seed(chunked, 255, http(0, 0)),
+        "chunked-in-3-byte-pieces-pausing": seed(chunked, 3, http(0, 4)),
+        "content-length": seed(b"HTTP/1.1 404 Not Found\r\nContent-Length: 29\r\n\r\n"
+                               b'{"message":"No such image"}\n\ntrailing', 7, http(0, 0)),
+        "until-eof": seed(b"HTTP/1.0 200 OK\r\n\r\nbody until the connection closes", 255,
+                          http(0, 5)),
+        "hijack-101": seed(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                           b"\x01\x00\x00\x00\x00\x00\x00\x02hi", 9, http(1, 0)),
+        "interim-then-pause": seed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+                                   b"Content-Length: 3\r\n\r\nabc", 11, http(2, 1)),
+        "bad-chunk-size": seed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 255,
+                               http(0, 0)),
+    })
+
 
 if __name__ == "__main__":
     main()
