@@ -2,15 +2,13 @@
 
 #include <memory>
 
+#include "wire/line_splitter.h"
+
 namespace alk::ops {
 
 using call::CallError;
 
 namespace {
-
-bool is_blank(std::string_view s) {
-  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
 
 class JsonLinesHandler : public call::Handler {
  public:
@@ -104,46 +102,13 @@ class JsonLinesHandler : public call::Handler {
   call::CallRequest request_;
   call::CallSink& sink_;
   std::unique_ptr<docker::BodyStream> stream_;
-  LineSplitter lines_;
+  wire::LineSplitter lines_;
   bool paused_ = false;
   bool ended_ = false;
   bool done_ = false;
 };
 
 }  // namespace
-
-bool LineSplitter::push(std::string_view bytes) {
-  if (pos_ > 0 && pos_ >= buf_.size() / 2) {
-    buf_.erase(0, pos_);
-    pos_ = 0;
-  }
-  buf_.append(bytes);
-  // Only an unterminated tail can grow without bound.
-  const size_t last_nl = buf_.rfind('\n');
-  const size_t tail_start = last_nl == std::string::npos ? pos_ : std::max(pos_, last_nl + 1);
-  return buf_.size() - tail_start <= max_line_;
-}
-
-bool LineSplitter::next(std::string_view& line) {
-  while (true) {
-    const size_t nl = buf_.find('\n', pos_);
-    if (nl == std::string::npos) return false;
-    std::string_view view(buf_.data() + pos_, nl - pos_);
-    pos_ = nl + 1;
-    if (!view.empty() && view.back() == '\r') view.remove_suffix(1);
-    if (is_blank(view)) continue;
-    line = view;
-    return true;
-  }
-}
-
-bool LineSplitter::take_last(std::string_view& line) {
-  std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
-  pos_ = buf_.size();
-  if (is_blank(rest)) return false;
-  line = rest;
-  return true;
-}
 
 call::OperationSpec make_json_lines_op(Services& services, JsonLinesOp op) {
   call::OperationSpec spec;

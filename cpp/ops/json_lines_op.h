@@ -29,23 +29,4 @@ struct JsonLinesOp {
 /// The subscription spec that runs `op` with `services`.
 call::OperationSpec make_json_lines_op(Services& services, JsonLinesOp op);
 
-/// Splits a byte stream into lines (LF, an optional CR before it dropped; blank lines skipped).
-/// A line longer than `max_line` is an error. Loop-thread only, no callbacks.
-class LineSplitter {
- public:
-  explicit LineSplitter(size_t max_line = size_t{16} << 20) : max_line_(max_line) {}
-
-  /// Appends bytes; false when a line grew past max_line.
-  bool push(std::string_view bytes);
-  /// The next complete line, or false when none is buffered. `line` is valid until the next call.
-  bool next(std::string_view& line);
-  /// At the end of the stream: the unterminated rest as a last line (false if blank).
-  bool take_last(std::string_view& line);
-
- private:
-  std::string buf_;
-  size_t pos_ = 0;  // start of the first unread byte
-  size_t max_line_;
-};
-
 }  // namespace alk::ops

@@ -6,6 +6,7 @@
 #include "ops/image_ref.h"
 #include "ops/json_lines_op.h"
 #include "wire/json_text.h"
+#include "wire/line_splitter.h"
 
 namespace alk::ops {
 
@@ -190,7 +191,7 @@ class PullHandler : public call::Handler {
   Services& services_;
   call::CallRequest request_;
   call::CallSink& sink_;
-  LineSplitter lines_;
+  wire::LineSplitter lines_;
   bool paused_ = false;
   std::unique_ptr<docker::BodyStream> stream_;
 };

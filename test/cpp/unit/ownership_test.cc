@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "ops/json_lines_op.h"
-
 namespace alk::ops {
 namespace {
 
@@ -56,29 +54,6 @@ TEST(Ownership, LabelFilterIsAddedToTheCallersFilters) {
   json empty = json::object();
   add_label_filter(empty, "alknet.owner=p");
   EXPECT_EQ(empty, json({{"label", {"alknet.owner=p"}}}));
-}
-
-TEST(LineSplitter, SplitsAcrossPieces) {
-  LineSplitter s;
-  std::string_view line;
-  ASSERT_TRUE(s.push("{\"a\":1}\n{\"b\""));
-  ASSERT_TRUE(s.next(line));
-  EXPECT_EQ(line, "{\"a\":1}");
-  EXPECT_FALSE(s.next(line));
-  ASSERT_TRUE(s.push(":2}\r\n\n  \n{\"c\":3}"));
-  ASSERT_TRUE(s.next(line));
-  EXPECT_EQ(line, "{\"b\":2}");
-  EXPECT_FALSE(s.next(line));
-  ASSERT_TRUE(s.take_last(line));
-  EXPECT_EQ(line, "{\"c\":3}");
-  EXPECT_FALSE(s.take_last(line));
-}
-
-TEST(LineSplitter, BoundsAnUnterminatedLine) {
-  LineSplitter s(8);
-  EXPECT_TRUE(s.push("12345\n1234"));
-  EXPECT_TRUE(s.push("5678"));
-  EXPECT_FALSE(s.push("9"));
 }
 
 }  // namespace

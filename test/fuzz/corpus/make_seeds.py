@@ -113,6 +113,18 @@ def main() -> None:
                                http(0, 0)),
     })
 
+    # The line fuzzer's parameter: the line limit - 1 (0..255).
+    pull = (b'{"status":"Pulling from library/busybox","id":"latest"}\r\n'
+            b'{"status":"Downloading","progressDetail":{"current":1,"total":2},"id":"a1"}\n\n'
+            b'{"status":"Digest: sha256:00"}\n{"status":"Status: Downloaded newer image"}')
+    write("line_splitter", {
+        "pull-progress": seed(pull, 255, bytes([255])),
+        "pull-progress-in-7-byte-pieces": seed(pull, 7, bytes([255])),
+        "blank-and-cr-lines": seed(b"\r\n \t\n\r\r\n{}\n\n", 2, bytes([7])),
+        "line-over-the-limit": seed(b"ok\n123456789\nmore\n", 4, bytes([7])),
+        "unterminated-tail-over-the-limit": seed(b"ok\n" + b"x" * 40, 5, bytes([31])),
+    })
+
 
 if __name__ == "__main__":
     main()
