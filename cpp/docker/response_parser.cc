@@ -28,7 +28,7 @@ static_assert(ResponseParser::kMaxHeadBytes == 65536, "the error text names the 
 ResponseParser::Outcome ResponseParser::feed(std::string_view bytes) {
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
   // llhttp computes data + len: never from a null pointer (an empty view may have one).
-  if (bytes.data() == nullptr) bytes = std::string_view("", 0);
+  if (bytes.data() == nullptr) bytes = std::string_view("");
   const llhttp_errno_t err = llhttp_execute(&parser_, bytes.data(), bytes.size());
   Outcome out;
   switch (err) {

@@ -1,19 +1,22 @@
 #include "ops/engine.h"
 
+#include <utility>
+
 #include "ops/register.h"
 
 namespace alk::ops {
 
 Engine::Engine(uv_loop_t* loop, EngineOptions options)
     : loop_(loop),
-      docker_(std::make_unique<docker::Client>(loop, options.endpoint, options.docker)),
+      docker_(std::make_unique<docker::Client>(loop, std::move(options.endpoint),
+                                               std::move(options.docker))),
       deferrer_(std::make_unique<Deferrer>(loop)),
       background_(std::make_unique<Background>(*docker_)) {
   services_.loop = loop;
   services_.docker = docker_.get();
   services_.deferrer = deferrer_.get();
   services_.background = background_.get();
-  services_.label_prefix = options.label_prefix;
+  services_.label_prefix = std::move(options.label_prefix);
   register_all(registry_, services_);
 }
 
