@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "call/schema.h"
 
 namespace alk::ops {
@@ -192,6 +194,11 @@ struct PolicyCase {
   std::string field;
   std::string scope;
 };
+
+// gtest would otherwise print the struct's raw bytes, padding included (valgrind flags those).
+void PrintTo(const PolicyCase& c, std::ostream* os) {
+  *os << c.field << " needs " << c.scope;
+}
 
 class CreatePolicy : public ::testing::TestWithParam<PolicyCase> {};
 
