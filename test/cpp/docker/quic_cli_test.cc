@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "client/call_client.h"
+#include "support/call_outcome.h"
 #include "support/processes.h"
 #include "support/test_certs.h"
 
@@ -182,12 +183,6 @@ TEST_F(QuicCliTest, SigtermWaitsForAnOpenCallThenResetsItAfterTheGrace) {
   std::system(("docker rm -f " + id + " >/dev/null 2>&1").c_str());
 }
 
-// What one in-process call saw.
-struct CallOutcome {
-  bool ended = false;
-  std::optional<call::CallError> error;
-};
-
 // Runs `loop` until `done` or `limit`; returns whether `done` held.
 bool run_until(uv_loop_t* loop, const std::function<bool()>& done,
                std::chrono::milliseconds limit) {
@@ -219,12 +214,7 @@ TEST_F(QuicCliTest, AKilledServerRestartedWithItsKeyResetsTheOldConnectionAtOnce
     quic.idle_timeout_ms = 60000;  // far beyond the limits below: only a reset can end it sooner
     client::CallClient c(&loop, client::parse_address(address_).value(), tls_options, quic);
     auto ping = [&](CallOutcome& out) {
-      client::CallEvents events;
-      events.on_end = [&out](std::optional<call::CallError> e) {
-        out.error = std::move(e);
-        out.ended = true;
-      };
-      return c.call("docker/system/ping", nlohmann::json::object(), std::move(events));
+      return c.call("docker/system/ping", nlohmann::json::object(), record_into(out));
     };
 
     CallOutcome first;
@@ -277,12 +267,7 @@ TEST_F(QuicCliTest, AKilledServerThatStaysDownFailsOpenAndNewCallsAtOnce) {
         quic;  // idle timeout 30 s (the server's 20 s applies), keep-alive 10 s
     client::CallClient c(&loop, client::parse_address(address_).value(), tls_options, quic);
     auto start = [&](const std::string& op, CallOutcome& out) {
-      client::CallEvents events;
-      events.on_end = [&out](std::optional<call::CallError> e) {
-        out.error = std::move(e);
-        out.ended = true;
-      };
-      return c.call(op, nlohmann::json::object(), std::move(events));
+      return c.call(op, nlohmann::json::object(), record_into(out));
     };
 
     CallOutcome first;
