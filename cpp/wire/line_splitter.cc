@@ -52,6 +52,7 @@ bool LineSplitter::take_last(std::string_view& line) {
   std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
   pos_ = buf_.size();
   scanned_ = pos_;
+  line_start_ = pos_;  // the rest is taken: bytes pushed later start a new line
   if (is_blank(rest)) return false;
   line = rest;
   return true;

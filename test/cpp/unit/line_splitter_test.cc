@@ -95,5 +95,18 @@ TEST(LineSplitterTest, AMegabyteLineInSmallReadsThenManyLines) {
   EXPECT_FALSE(s.next(line));
 }
 
+TEST(LineSplitterTest, BytesPushedAfterTakeLastStartANewLine) {
+  LineSplitter s(8);
+  std::string_view line;
+  ASSERT_TRUE(s.push("a\n12345678"));
+  ASSERT_TRUE(s.next(line));
+  ASSERT_TRUE(s.take_last(line));
+  EXPECT_EQ(line, "12345678");
+  // The taken rest no longer counts towards the next line's length.
+  ASSERT_TRUE(s.push("abcdefgh\n"));
+  ASSERT_TRUE(s.next(line));
+  EXPECT_EQ(line, "abcdefgh");
+}
+
 }  // namespace
 }  // namespace alk::wire
