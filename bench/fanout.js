@@ -77,6 +77,11 @@ async function main() {
         // growth is one-time and lands in the first half for one client, the second for another.
         const oldRss = (rss, young) => c.median(rss.map((x, i) => x - young[i]));
         r.slopeNoYoungPerFollow = (oldRss(r.rssSamples, r.youngSamples) - oldRss(r.rssHalfSamples, r.youngHalfSamples)) / (opt.containers - Math.floor(opt.containers / 2));
+        // The growth split into file-backed pages (the node binary's code paged in, e.g. V8's
+        // optimizing compiler at the first optimized function: once per process, shared with
+        // every other node process, and evictable) and memory the process allocated (the rest).
+        r.fileGrowthPerFollow = name === 'none' ? NaN : (c.median(r.rssFileSamples) - r.rssFileBefore) / opt.containers;
+        r.allocatedGrowthPerFollow = r.growthPerFollow - r.fileGrowthPerFollow;
         // The part of the growth that is the V8 heap and Buffers (the rest is native memory).
         r.jsGrowth = r.memSteady.heapUsed + r.memSteady.external - (r.memBefore.heapUsed + r.memBefore.external);
         samples[name].push(r);
@@ -109,6 +114,15 @@ async function main() {
     const cr = has('dockerode') ? c.fmt(med(name, (r) => r.cpuPct) / med('dockerode', (r) => r.cpuPct), 2) : '–';
     rows.push(
       `| ${name} | ${s[0].subs} | ${c.fmt(med(name, (r) => r.rssBefore / MiB), 1)} | ${c.fmtMmm(s.map((r) => r.rssSteady / MiB), 1)} | ${c.fmt(med(name, (r) => r.rssPeak / MiB), 1)} | ${g} | ${name === 'none' ? '–' : c.fmtMmm(s.map((r) => r.marginalPerFollow / 1024), 1)} | ${sh} | ${shy} | ${name === 'none' ? '–' : c.fmt(med(name, (r) => r.jsGrowth / opt.containers / 1024), 1)} | ${c.fmtMmm(s.map((r) => r.cpuPct), 1)} | ${c.fmt(med(name, (r) => r.linesPerSec), 0)} | ${name === 'none' ? '–' : c.fmt(med(name, (r) => r.openMs), 0)} | ${c.fmt(med(name, (r) => r.dockerdCpuPct), 0)} | ${gr} | ${mr} | ${sr} | ${syr} | ${cr} |`,
+    );
+  }
+  // The growth per follow of the first table split by kind of page.
+  rows.push('', '| client | growth per follow KiB (med) | of which file-backed pages KiB (min / med / max) | of which allocated memory KiB (min / med / max) | allocated ÷ dockerode |', '| --- | --- | --- | --- | --- |');
+  for (const name of clients.filter((n) => n !== 'none')) {
+    const s = samples[name];
+    const ar = has('dockerode') ? c.fmt(med(name, (r) => r.allocatedGrowthPerFollow) / med('dockerode', (r) => r.allocatedGrowthPerFollow), 2) : '–';
+    rows.push(
+      `| ${name} | ${c.fmt(med(name, (r) => r.growthPerFollow / 1024), 1)} | ${c.fmtMmm(s.map((r) => r.fileGrowthPerFollow / 1024), 1)} | ${c.fmtMmm(s.map((r) => r.allocatedGrowthPerFollow / 1024), 1)} | ${ar} |`,
     );
   }
   const table = rows.join('\n');
