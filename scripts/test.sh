@@ -7,6 +7,8 @@
 #   fuzz    clang libFuzzer build in out/fuzz/ (-DALK_FUZZ=ON); each fuzz_* runs
 #           ALK_FUZZ_SECONDS (default 20) from its seeds in test/fuzz/corpus/<name>
 #   js      npm install + npm test, when package.json exists
+#   pack    scripts/pack-check.sh: npm pack, an offline install of the tarball in a fresh
+#           project with an empty HOME, and one ping through the installed addon
 #   js-asan the JS suite again, on an ASan+UBSan build of the addon in out/addon-asan/
 #           (scripts/js-asan.sh: node preloads the sanitizer runtimes; leaks are checked in node)
 # Skip a step with ALK_SKIP_<STEP>=1, '-' as '_' (ALK_SKIP_ASAN=1 ALK_SKIP_JS_ASAN=1 ...).
@@ -116,6 +118,14 @@ if step js; then
     fi
     npm install --no-audit --no-fund
     npm test
+  fi
+fi
+
+if step pack; then
+  if [[ ! -f package.json ]]; then
+    echo "no package.json: nothing to pack"
+  else
+    scripts/pack-check.sh
   fi
 fi
 
