@@ -205,10 +205,12 @@ Result<gnutls_session_t, std::string> make_session(const TlsCredentials& creds,
     gnutls_certificate_send_x509_rdn_sequence(s, 1);
   } else {
     const ClientTlsConfig& c = creds.client_config();
-    gnutls_datum_t proto{reinterpret_cast<unsigned char*>(const_cast<char*>(c.alpn.data())),
-                         static_cast<unsigned>(c.alpn.size())};
-    if ((rv = gnutls_alpn_set_protocols(s, &proto, 1, GNUTLS_ALPN_MANDATORY)) < 0) {
-      return fail("alpn");
+    if (!c.alpn.empty()) {
+      gnutls_datum_t proto{reinterpret_cast<unsigned char*>(const_cast<char*>(c.alpn.data())),
+                           static_cast<unsigned>(c.alpn.size())};
+      if ((rv = gnutls_alpn_set_protocols(s, &proto, 1, GNUTLS_ALPN_MANDATORY)) < 0) {
+        return fail("alpn");
+      }
     }
     anchor->verify_name = c.server_name.empty() ? std::string(host) : c.server_name;
     unsigned char ip[16];

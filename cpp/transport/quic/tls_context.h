@@ -38,7 +38,8 @@ struct ClientTlsConfig {
   /// Name checked against the server certificate (DNS or IP SAN) and sent as SNI when it is a DNS
   /// name. Empty: the host of the address.
   std::string server_name;
-  /// The ALPN offered. Only tests change it (to check that a wrong one is refused).
+  /// The ALPN offered; empty: the ClientHello carries no ALPN extension at all. Only tests change
+  /// it (to check that a wrong or a missing one is refused).
   std::string alpn = std::string(kAlpn);
 };
 

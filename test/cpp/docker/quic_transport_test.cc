@@ -215,6 +215,48 @@ TEST_F(QuicTransportTest, WrongAlpnIsRefused) {
   EXPECT_TRUE(records_.empty());
 }
 
+TEST_F(QuicTransportTest, ClientHelloWithoutAlpnIsRefusedAndTheServerServesTheNextClient) {
+  // A QuicClient of our own: CallClient always offers an ALPN.
+  transport::quic::QuicClientConfig config;
+  config.host = "127.0.0.1";
+  config.port = port_;
+  config.tls.ca_file = cert_path("ca.crt");
+  config.tls.cert_file = cert_path("client-a.crt");
+  config.tls.key_file = cert_path("client-a.key");
+  config.tls.alpn.clear();  // no ALPN extension in the ClientHello at all
+  auto bare = transport::quic::QuicClient::connect(&loop_, config);
+  bool opened = false;
+  std::optional<transport::quic::QuicFailure> failure;
+  bare->open_stream([&](transport::quic::QuicStream* s, const transport::quic::QuicFailure* f) {
+    if (s) {
+      opened = true;
+      s->reset();
+    } else {
+      failure = *f;
+    }
+  });
+  ASSERT_TRUE(run_until([&] { return opened || failure; }, 30s));
+  EXPECT_FALSE(opened) << "the server accepted a ClientHello without ALPN";
+  ASSERT_TRUE(failure);
+  EXPECT_FALSE(failure->retryable) << failure->message;
+  EXPECT_NE(failure->message.find("no_application_protocol"), std::string::npos)
+      << failure->message;
+  EXPECT_FALSE(bare->established());
+  ASSERT_TRUE(run_until([&] { return !connections_.empty(); }, 5s));
+  EXPECT_EQ(connections_[0].event, "refused");
+  bare.reset();
+
+  // The server is unharmed: a client that offers alknet/call is served.
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  start_call(c, "docker/system/ping", json::object(), r);
+  ASSERT_TRUE(run_until([&] { return r.ended; }, 30s));
+  EXPECT_FALSE(r.error) << r.describe();
+  ASSERT_TRUE(run_until([&] { return records_.size() == 1; }, 5s));
+  EXPECT_EQ(records_[0].outcome, "ok");
+  EXPECT_EQ(records_[0].peer, cert_fingerprint("client-a"));
+}
+
 TEST_F(QuicTransportTest, UntrustedServerCertificateIsRefusedByTheClient) {
   auto& c = make_client(tls_for("client-a", "other-ca.crt"));
   CallResult r;

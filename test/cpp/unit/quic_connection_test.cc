@@ -418,6 +418,21 @@ TEST_F(QuicPairTest, WrongAlpnIsRefused) {
       << client_.conn->close_info().message;
 }
 
+// GnuTLS lets a ClientHello without any ALPN extension through GNUTLS_ALPN_MANDATORY; the server's
+// own check must refuse it.
+TEST_F(QuicPairTest, ClientHelloWithoutAlpnIsRefused) {
+  client_tls_config_.alpn.clear();
+  handshake();
+  ASSERT_TRUE(run_until([&] { return client_.ended && server_.ended; }));
+  EXPECT_FALSE(server_.handshake);
+  EXPECT_EQ(server_.conn->close_info().cause, CloseInfo::Cause::tls);
+  EXPECT_EQ(server_.conn->close_info().tls_alert, 120);
+  EXPECT_EQ(client_.conn->close_info().cause, CloseInfo::Cause::tls_by_peer);
+  EXPECT_NE(client_.conn->close_info().message.find("no_application_protocol"), std::string::npos)
+      << client_.conn->close_info().message;
+  EXPECT_FALSE(client_.conn->close_info().retryable());
+}
+
 TEST_F(QuicPairTest, UntrustedServerCertificateIsRefusedByTheClient) {
   client_tls_config_.ca_file = cert_path("other-ca.crt");
   handshake();
