@@ -133,6 +133,17 @@ class QuicTransportTest : public EngineFixture {
     return *calls_.back();
   }
 
+  // Runs the loop until the engine holds no busy and no hijacked docker connection; false when
+  // some are still held after `limit` (a leak).
+  bool docker_connections_released(std::chrono::milliseconds limit) {
+    return run_until(
+        [&] {
+          const auto stats = engine_->docker().stats();
+          return stats.busy == 0 && stats.hijacked == 0;
+        },
+        limit);
+  }
+
   // Containers carrying this test's label, in any state.
   std::string labelled(const std::string& label) {
     return sh("docker ps -aq --filter label=alknet-test=" + label, true);
@@ -370,6 +381,8 @@ TEST_F(QuicTransportTest, ResetOfARunStreamKillsAndRemovesTheContainer) {
   ASSERT_FALSE(id.empty());
   containers_.push_back(id);
   EXPECT_FALSE(labelled(label).empty());
+  const auto held = engine_->docker().stats();
+  EXPECT_GE(held.busy + held.hijacked, 1u) << "the running call holds no docker connection";
   call.cancel();  // RESET_STREAM + STOP_SENDING
   ASSERT_TRUE(run_until([&] { return !records_.empty(); }, 20s));
   EXPECT_EQ(records_[0].outcome, "cancelled");
@@ -381,6 +394,36 @@ TEST_F(QuicTransportTest, ResetOfARunStreamKillsAndRemovesTheContainer) {
   }
   EXPECT_TRUE(gone) << "the container of the cancelled run is still there";
   EXPECT_FALSE(r.ended);  // a cancelled call reports nothing
+  // Its docker connections (output stream, wait, kill and remove) are all given back.
+  EXPECT_TRUE(docker_connections_released(10s))
+      << "busy " << engine_->docker().stats().busy << ", hijacked "
+      << engine_->docker().stats().hijacked;
+}
+
+TEST_F(QuicTransportTest, ResetOfAnAttachStreamReleasesTheHijackedConnection) {
+  // No stdin (with StdinOnce, the end of the attach would end the container's input and so the
+  // container): only the call's own doing could stop it.
+  const std::string id = create_container("sh -c 'while true; do echo tick; sleep 0.1; done'");
+  sh("docker start " + id + " >/dev/null");
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  client::CallOptions options;
+  options.carriage = call::Carriage::raw;
+  auto& call = start_call(c, "docker/container/attach", {{"containerId", id}}, r, options);
+  ASSERT_TRUE(
+      run_until([&] { return r.raw_stdout.find("tick\n") != std::string::npos || r.ended; }, 30s))
+      << r.describe() << ", stdout " << r.raw_stdout;
+  ASSERT_FALSE(r.ended) << r.describe();
+  EXPECT_EQ(engine_->docker().stats().hijacked, 1u);
+  call.cancel();  // RESET_STREAM + STOP_SENDING
+  ASSERT_TRUE(run_until([&] { return !records_.empty(); }, 20s));
+  EXPECT_EQ(records_[0].outcome, "cancelled");
+  EXPECT_TRUE(docker_connections_released(10s))
+      << "busy " << engine_->docker().stats().busy << ", hijacked "
+      << engine_->docker().stats().hijacked;
+  EXPECT_FALSE(r.ended);
+  // The call did not start the container, so it does not stop it either.
+  EXPECT_EQ(sh("docker inspect -f '{{.State.Running}}' " + id), "true");
 }
 
 TEST_F(QuicTransportTest, AClientThatDoesNotReadStopsTheServerReadingDocker) {
