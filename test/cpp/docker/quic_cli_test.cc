@@ -20,6 +20,7 @@
 
 #include "client/call_client.h"
 #include "support/call_outcome.h"
+#include "support/engine_fixture.h"
 #include "support/processes.h"
 #include "support/test_certs.h"
 
@@ -48,12 +49,14 @@ class QuicCliTest : public ::testing::Test {
     std::remove(sock_.c_str());
   }
 
-  void start_server() {
+  // Starts `serve --config` with a SIGTERM grace period of `grace_s` seconds and waits until both
+  // listeners are up.
+  void start_server(int grace_s = 2) {
     std::ofstream(config_) << R"({"listen": [")" << address_ << R"(", "unix://)" << sock_
                            << R"("], "cert": ")" << cert_path("server.crt") << R"(", "key": ")"
                            << cert_path("server.key") << R"(", "clientCa": ")"
-                           << cert_path("ca.crt")
-                           << R"(", "shutdownGraceS": 2, "idleTimeoutMs": 20000})";
+                           << cert_path("ca.crt") << R"(", "shutdownGraceS": )" << grace_s
+                           << R"(, "idleTimeoutMs": 20000})";
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
@@ -202,6 +205,66 @@ client::ClientTlsOptions client_a_tls() {
   tls.cert = cert_path("client-a.crt");
   tls.key = cert_path("client-a.key");
   return tls;
+}
+
+TEST_F(QuicCliTest, SigtermLetsAnInFlightRunFinishWithinTheGraceThenExitsZero) {
+  start_server(/*grace_s=*/10);
+  const std::string label = "quic-cli-drain-" + tag_;
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  int serve_status = -1;
+  {
+    client::CallClient c(&loop, client::parse_address(address_).value(), client_a_tls());
+    CallOutcome run;
+    auto call = c.call("docker/container/run",
+                       {{"image", test_image()},
+                        {"command", {"sh", "-c", "echo before; sleep 1; echo after; exit 3"}},
+                        {"networkMode", "none"},
+                        {"labels", {{"alknet-test", label}}}},
+                       record_into(run));
+    auto stdout_text = [&] {
+      std::string text;
+      for (const auto& o : run.outputs) {
+        if (o.value("stream", "") == "stdout") text += o.value("text", "");
+      }
+      return text;
+    };
+    ASSERT_TRUE(run_until(
+        &loop, [&] { return stdout_text() == "before\n" || run.ended; }, 60s))
+        << run.describe();
+    ASSERT_FALSE(run.ended) << run.describe();
+
+    // SIGTERM while the container sleeps; the client keeps reading (its loop runs) meanwhile.
+    ::kill(pid_, SIGTERM);
+    ASSERT_TRUE(run_until(
+        &loop,
+        [&] {
+          if (pid_ > 0 && ::waitpid(pid_, &serve_status, WNOHANG) == pid_) pid_ = -1;
+          return run.ended && pid_ < 0;
+        },
+        30s))
+        << "call ended: " << run.ended << ", serve exited: " << (pid_ < 0) << "\n"
+        << read_whole_file(log_);
+    ASSERT_FALSE(run.error) << run.describe();
+    EXPECT_EQ(stdout_text(), "before\nafter\n");
+    ASSERT_FALSE(run.outputs.empty());
+    EXPECT_EQ(run.outputs.back(), (nlohmann::json{{"exitCode", 3}, {"terminal", true}}));
+  }
+  run_until(
+      &loop, [&] { return uv_loop_alive(&loop) == 0; }, 10s);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+  ASSERT_TRUE(WIFEXITED(serve_status)) << "serve did not exit by itself: " << serve_status;
+  EXPECT_EQ(WEXITSTATUS(serve_status), 0) << read_whole_file(log_);
+  const std::string log = read_whole_file(log_);
+  EXPECT_NE(log.find("received SIGTERM"), std::string::npos) << log;
+  EXPECT_EQ(log.find("grace period over"), std::string::npos) << "the call was cut off:\n" << log;
+  const size_t call_line = log.find("op=docker/container/run");
+  ASSERT_NE(call_line, std::string::npos) << log;
+  EXPECT_NE(log.substr(call_line, log.find('\n', call_line) - call_line).find("outcome=ok"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+  run_command("docker rm -f $(docker ps -aq --filter label=alknet-test=" + label + ")");
 }
 
 TEST_F(QuicCliTest, AKilledServerRestartedWithItsKeyResetsTheOldConnectionAtOnce) {

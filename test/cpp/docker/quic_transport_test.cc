@@ -524,6 +524,49 @@ TEST_F(QuicTransportTest, ServerRestartFailsOpenCallsRetryablyAndANewCallReconne
   EXPECT_TRUE(c.connected());
 }
 
+TEST_F(QuicTransportTest, GracefulCloseLetsAnInFlightRunFinishThenCloses) {
+  const std::string label = "quic-graceful-" + std::to_string(::getpid());
+  auto& c = make_client(tls_for("client-a"));
+  CallResult r;
+  start_call(c, "docker/container/run",
+             {{"image", test_image()},
+              {"command", {"sh", "-c", "echo before; sleep 1; echo after; exit 3"}},
+              {"networkMode", "none"},
+              {"labels", {{"alknet-test", label}}}},
+             r);
+  ASSERT_TRUE(
+      run_until([&] { return r.text().find("before") != std::string::npos || r.ended; }, 60s))
+      << r.describe();
+  ASSERT_FALSE(r.ended) << r.describe();
+  for (const auto& o : r.outputs) {
+    if (o.contains("containerId")) containers_.push_back(o["containerId"]);
+  }
+  // SIGTERM's first step: stop accepting and wait for the open call (no drop_connections here).
+  bool closed = false;
+  bool call_ended_at_close = false;
+  size_t records_at_close = 0;
+  server_->close(/*drop=*/false, [&] {
+    closed = true;
+    call_ended_at_close = r.ended;
+    records_at_close = records_.size();
+  });
+  ASSERT_TRUE(run_until([&] { return closed; }, 30s))
+      << "the server did not close: " << r.describe();
+  server_.reset();
+  EXPECT_TRUE(call_ended_at_close) << "the server closed before the client saw the call end";
+  EXPECT_EQ(records_at_close, 1u);
+  ASSERT_TRUE(r.ended);
+  ASSERT_FALSE(r.error) << r.describe();
+  EXPECT_EQ(r.text("stdout"), "before\nafter\n");
+  ASSERT_FALSE(r.outputs.empty());
+  EXPECT_EQ(r.outputs.back(), (json{{"exitCode", 3}, {"terminal", true}}));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_EQ(records_[0].operation, "docker/container/run");
+  EXPECT_EQ(records_[0].outcome, "ok");
+  sh("docker rm -f $(docker ps -aq --filter label=alknet-test=" + label + ") >/dev/null 2>&1",
+     true);
+}
+
 TEST_F(QuicTransportTest, CallsDuringShutdownAreRefusedRetryably) {
   auto& c = make_client(tls_for("client-a"));
   CallResult warm;
