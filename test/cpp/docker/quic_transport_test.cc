@@ -14,6 +14,9 @@
 #include "support/test_certs.h"
 #include "transport/quic/quic_client.h"
 #include "transport/quic/quic_server.h"
+#include "transport/quic/quic_stream.h"
+#include "wire/envelope.h"
+#include "wire/frame_decoder.h"
 
 namespace alk::test {
 namespace {
@@ -52,6 +55,47 @@ client::ClientTlsOptions tls_for(const std::string& client, const std::string& c
     tls.key = cert_path(client + ".key");
   }
   return tls;
+}
+
+// What a server sent on one stream of a bare QuicClient (no CallClient in between).
+struct StreamLog {
+  std::vector<wire::Envelope> frames;
+  std::string frame_error;   ///< the decoder's error, if the bytes were not valid frames
+  std::string open_failure;  ///< why the stream could not be opened
+  bool fin = false;
+  bool reset = false;
+  bool closed = false;
+};
+
+// Decodes the frames of one stream into a StreamLog, which must outlive the stream.
+class FrameRecorder final : public transport::StreamReceiver {
+ public:
+  explicit FrameRecorder(StreamLog& log) : log_(log) {}
+  size_t on_bytes(std::string_view bytes) override {
+    decoder_.push(bytes);
+    while (auto env = decoder_.next()) log_.frames.push_back(std::move(*env));
+    if (decoder_.error() != wire::FrameError::none) {
+      log_.frame_error = wire::describe(decoder_.error());
+    }
+    return bytes.size();
+  }
+  void on_fin() override { log_.fin = true; }
+  void on_reset() override { log_.reset = true; }
+  void on_drain() override {}
+  void on_closed() override { log_.closed = true; }
+
+ private:
+  StreamLog& log_;
+  wire::FrameDecoder decoder_;
+};
+
+// The outputs of the call.responded frames in `log`, in order.
+std::vector<json> responded_outputs(const StreamLog& log) {
+  std::vector<json> out;
+  for (const auto& f : log.frames) {
+    if (f.type == wire::kResponded) out.push_back(f.payload.value("output", json()));
+  }
+  return out;
 }
 
 class QuicTransportTest : public EngineFixture {
@@ -100,6 +144,17 @@ class QuicTransportTest : public EngineFixture {
     server_->close(drop, [&] { closed = true; });
     EXPECT_TRUE(run_until([&] { return closed; }, 20s)) << "the QUIC server did not close";
     server_.reset();
+  }
+
+  // A QuicClient configuration for this server as client "a" (CallClient hides the streams).
+  transport::quic::QuicClientConfig bare_config() const {
+    transport::quic::QuicClientConfig config;
+    config.host = "127.0.0.1";
+    config.port = port_;
+    config.tls.ca_file = cert_path("ca.crt");
+    config.tls.cert_file = cert_path("client-a.crt");
+    config.tls.key_file = cert_path("client-a.key");
+    return config;
   }
 
   client::CallClient& make_client(client::ClientTlsOptions tls,
@@ -228,12 +283,7 @@ TEST_F(QuicTransportTest, WrongAlpnIsRefused) {
 
 TEST_F(QuicTransportTest, ClientHelloWithoutAlpnIsRefusedAndTheServerServesTheNextClient) {
   // A QuicClient of our own: CallClient always offers an ALPN.
-  transport::quic::QuicClientConfig config;
-  config.host = "127.0.0.1";
-  config.port = port_;
-  config.tls.ca_file = cert_path("ca.crt");
-  config.tls.cert_file = cert_path("client-a.crt");
-  config.tls.key_file = cert_path("client-a.key");
+  transport::quic::QuicClientConfig config = bare_config();
   config.tls.alpn.clear();  // no ALPN extension in the ClientHello at all
   auto bare = transport::quic::QuicClient::connect(&loop_, config);
   bool opened = false;
@@ -424,6 +474,79 @@ TEST_F(QuicTransportTest, ResetOfAnAttachStreamReleasesTheHijackedConnection) {
   EXPECT_FALSE(r.ended);
   // The call did not start the container, so it does not stop it either.
   EXPECT_EQ(sh("docker inspect -f '{{.State.Running}}' " + id), "true");
+}
+
+TEST_F(QuicTransportTest, AClientThatFinsRightAfterTheRequestStillGetsTheWholeAnswer) {
+  const size_t n = 500;
+  const std::string logged = create_container("awk '" + numbered_lines_awk(n) + "'");
+  sh("docker start " + logged + " >/dev/null && docker wait " + logged + " >/dev/null");
+  const std::string label = "quic-fin-" + std::to_string(::getpid());
+  auto bare = transport::quic::QuicClient::connect(&loop_, bare_config());
+  // Opens a stream, writes the request and FINs at once: the client has nothing more to say.
+  auto request_then_fin = [&](StreamLog& log, const std::string& id, const std::string& op,
+                              json input) {
+    std::string frame;
+    wire::append_frame(frame, wire::Envelope{std::string(wire::kRequested),
+                                             id,
+                                             {{"operationId", op}, {"input", std::move(input)}}});
+    bare->open_stream(
+        [&log, frame](transport::quic::QuicStream* s, const transport::quic::QuicFailure* f) {
+          if (!s) {
+            log.open_failure = f->message;
+            return;
+          }
+          s->adopt_receiver(std::make_unique<FrameRecorder>(log));
+          s->write(frame);
+          s->finish();
+        });
+  };
+  StreamLog logs, run;
+  request_then_fin(logs, "l1", "docker/container/logs", {{"containerId", logged}});
+  // The run's answer comes long after the FIN: the container sleeps first.
+  request_then_fin(run, "r1", "docker/container/run",
+                   {{"image", test_image()},
+                    {"command", {"sh", "-c", "sleep 0.5; echo done; exit 4"}},
+                    {"networkMode", "none"},
+                    {"labels", {{"alknet-test", label}}}});
+  ASSERT_TRUE(run_until(
+      [&] {
+        return (logs.closed || !logs.open_failure.empty()) &&
+               (run.closed || !run.open_failure.empty());
+      },
+      60s))
+      << "logs: " << logs.frames.size() << " frames, run: " << run.frames.size() << " frames";
+  for (const StreamLog* log : {&logs, &run}) {
+    EXPECT_EQ(log->open_failure, "");
+    EXPECT_EQ(log->frame_error, "");
+    EXPECT_FALSE(log->reset) << "the server reset a half-closed call";
+    EXPECT_TRUE(log->fin);
+    ASSERT_FALSE(log->frames.empty());
+    EXPECT_EQ(log->frames.back().type, wire::kCompleted) << log->frames.back().payload.dump();
+  }
+
+  const std::vector<json> log_outputs = responded_outputs(logs);
+  EXPECT_EQ(log_outputs.size(), n);
+  std::string text;
+  for (const auto& o : log_outputs) text += o.value("text", "");
+  EXPECT_TRUE(text == numbered_lines(n)) << "the logs differ";
+
+  const std::vector<json> run_outputs = responded_outputs(run);
+  ASSERT_FALSE(run_outputs.empty());
+  for (const auto& o : run_outputs) {
+    if (o.contains("containerId")) containers_.push_back(o["containerId"]);
+  }
+  std::string run_text;
+  for (const auto& o : run_outputs) {
+    if (o.value("stream", "") == "stdout") run_text += o.value("text", "");
+  }
+  EXPECT_EQ(run_text, "done\n");
+  EXPECT_EQ(run_outputs.back(), (json{{"exitCode", 4}, {"terminal", true}}));
+
+  ASSERT_TRUE(run_until([&] { return records_.size() == 2; }, 10s));
+  for (const auto& rec : records_) EXPECT_EQ(rec.outcome, "ok") << rec.operation;
+  bare.reset();
+  sh("docker rm -f $(docker ps -aq --filter label=alknet-test=" + label + ") >/dev/null 2>&1",
+     true);
 }
 
 TEST_F(QuicTransportTest, AClientThatDoesNotReadStopsTheServerReadingDocker) {
