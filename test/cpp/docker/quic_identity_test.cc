@@ -95,8 +95,10 @@ class QuicIdentityTest : public EngineFixture {
           << "the server did not stop cleanly\n"
           << log();
     }
-    const std::string left = sh("docker ps -aq --filter label=alknet-test=" + label_, true);
-    if (!left.empty()) sh("docker rm -f " + left + " >/dev/null 2>&1", true);
+    // One id per line: every one of them goes to a single docker rm.
+    sh("docker ps -aq --filter label=alknet-test=" + label_ +
+           " | xargs -r docker rm -f >/dev/null 2>&1",
+       true);
     sh("rm -f " + base_ + ".json " + base_ + ".sock " + base_ + ".log", true);
     EngineFixture::TearDown();
   }
