@@ -1,6 +1,6 @@
 'use strict';
 
-const { CallError, abortReason } = require('./errors');
+const { CallError, abortReason, callSignal } = require('./errors');
 const { Subscription } = require('./subscription');
 const { RawStream } = require('./raw-stream');
 const { Containers, Images, System } = require('./typed');
@@ -142,12 +142,13 @@ class Client {
    * or the array of every output of a subscription once it completed. Rejects with a CallError.
    * @param {string} operation e.g. "docker/container/inspect"
    * @param {object} [input]
-   * @param {{signal?: AbortSignal}} [options]
+   * @param {{signal?: AbortSignal}} [options] a `signal` that is not an AbortSignal rejects
+   *   with a TypeError before anything is sent
    * @returns {Promise<any>}
    */
   call(operation, input = {}, options = {}) {
-    const { signal } = options;
     return new Promise((resolve, reject) => {
+      const signal = callSignal(options?.signal); // a throw here rejects
       if (signal?.aborted) {
         reject(abortReason(signal));
         return;
@@ -198,7 +199,8 @@ class Client {
    * loop is left early, and pauses the daemon side while the consumer is behind.
    * @param {string} operation e.g. "docker/container/logs"
    * @param {object} [input]
-   * @param {{signal?: AbortSignal, highWaterMark?: number}} [options]
+   * @param {{signal?: AbortSignal, highWaterMark?: number}} [options] a `signal` that is not an
+   *   AbortSignal throws a TypeError before anything is sent
    * @returns {Subscription<any>}
    */
   subscribe(operation, input = {}, options = {}) {
@@ -211,7 +213,8 @@ class Client {
    * `.stderr`, `.resize()`, `.signal()`, `.exit`.
    * @param {string} operation e.g. "docker/container/attach"
    * @param {object} [input]
-   * @param {{signal?: AbortSignal, highWaterMark?: number}} [options]
+   * @param {{signal?: AbortSignal, highWaterMark?: number}} [options] a `signal` that is not an
+   *   AbortSignal throws a TypeError before anything is sent
    * @returns {RawStream}
    */
   open(operation, input = {}, options = {}) {

@@ -60,4 +60,27 @@ function abortReason(signal) {
     : new DOMException('This operation was aborted', 'AbortError');
 }
 
-module.exports = { CallError, cancelledError, abortReason };
+/**
+ * Checks the `signal` call option before anything is sent: absent (undefined or null), or an
+ * AbortSignal — duck-typed (`aborted`, `addEventListener`, `removeEventListener`), so signals of
+ * other realms and polyfills pass. Anything else is a TypeError: a string used as a signal would
+ * otherwise fail only once the call already ran, from inside the engine's callback.
+ * @param {unknown} signal
+ * @param {string} [name] the option's name, for the message
+ * @returns {AbortSignal|undefined}
+ */
+function callSignal(signal, name = 'signal') {
+  if (signal === undefined || signal === null) return undefined;
+  if (
+    typeof signal === 'object' &&
+    typeof signal.aborted === 'boolean' &&
+    typeof signal.addEventListener === 'function' &&
+    typeof signal.removeEventListener === 'function'
+  ) {
+    return signal;
+  }
+  const shown = typeof signal === 'string' ? JSON.stringify(signal) : typeof signal;
+  throw new TypeError(`the ${name} call option must be an AbortSignal, not ${shown}`);
+}
+
+module.exports = { CallError, cancelledError, abortReason, callSignal };

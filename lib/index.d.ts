@@ -39,7 +39,12 @@ export class CallError extends Error {
 // Protocol level
 
 export interface CallOptions {
-  /** Cancels the call; the promise rejects with `signal.reason`. */
+  /**
+   * Cancels the call; the promise rejects with `signal.reason`. It must be an AbortSignal:
+   * anything else is a TypeError before anything is sent (thrown by the typed methods, subscribe()
+   * and open(); call() rejects with it). The one exception is `containers.kill()`, where a string
+   * or number `signal` names the docker signal (see KillOptions).
+   */
   signal?: AbortSignal;
 }
 
@@ -181,6 +186,20 @@ export interface AttachOptions extends StreamOptions {
   stderr?: boolean;
 }
 
+/**
+ * kill()'s options. `signal` keeps its meaning of every call — the call's AbortSignal — when it is
+ * one; a string or number `signal` is the docker signal to send instead, as the operation's input
+ * (`docker/container/kill` `signal`), so `kill(id, {signal: 'TERM'})` sends SIGTERM and
+ * `kill(id, {signal: ac.signal})` sends the default SIGKILL, abortable. To do both, pass the
+ * AbortSignal as `abortSignal`: `kill(id, {signal: 'TERM', abortSignal: ac.signal})`.
+ */
+export interface KillOptions extends Omit<CallOptions, 'signal'> {
+  /** "TERM", "SIGHUP", 15 (default KILL); or the call's AbortSignal. */
+  signal?: string | number | AbortSignal;
+  /** The call's AbortSignal, when `signal` names the docker signal. */
+  abortSignal?: AbortSignal;
+}
+
 export interface PullProgress {
   status: string;
   id?: string;
@@ -207,7 +226,8 @@ export interface Containers {
   create(spec: ContainerSpec, options?: CallOptions): Promise<{ id: string; warnings: string[] }>;
   start(containerId: string, options?: CallOptions): Promise<Ack>;
   stop(containerId: string, options?: CallOptions & { timeout?: number }): Promise<Ack>;
-  kill(containerId: string, options?: CallOptions & { signal?: string }): Promise<Ack>;
+  /** Sends a signal to the container (see KillOptions: `signal` is a docker signal or the AbortSignal). */
+  kill(containerId: string, options?: KillOptions): Promise<Ack>;
   restart(containerId: string, options?: CallOptions & { timeout?: number }): Promise<Ack>;
   remove(containerId: string, options?: CallOptions & { force?: boolean; volumes?: boolean }): Promise<Ack>;
   wait(

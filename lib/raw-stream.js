@@ -1,7 +1,7 @@
 'use strict';
 
 const { Duplex, Readable } = require('node:stream');
-const { CallError, cancelledError, abortReason } = require('./errors');
+const { CallError, cancelledError, abortReason, callSignal } = require('./errors');
 
 /**
  * A call on the raw carriage (attach, exec with stdin or a TTY) as a Duplex: the writable side is
@@ -23,8 +23,10 @@ class RawStream extends Duplex {
   /**
    * @param {(sink: object) => object} start starts the raw call with a sink; returns its control
    * @param {{signal?: AbortSignal, highWaterMark?: number}} [options]
+   * @throws {TypeError} when `signal` is not an AbortSignal (the call is not started)
    */
   constructor(start, options = {}) {
+    const signal = callSignal(options.signal);
     super({ allowHalfOpen: true, highWaterMark: options.highWaterMark });
     /** @type {Readable} the container's stderr */
     this.stderr = new Readable({
@@ -51,7 +53,7 @@ class RawStream extends Duplex {
       this._rejectExit = reject;
     });
     this.exit.catch(() => {});
-    this._signal = options.signal;
+    this._signal = signal;
     if (this._signal) {
       if (this._signal.aborted) {
         this._ctl = { write: () => true, endInput() {}, control() {}, pause() {}, resume() {}, cancel() {} };

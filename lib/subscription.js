@@ -1,6 +1,6 @@
 'use strict';
 
-const { CallError, cancelledError, abortReason } = require('./errors');
+const { CallError, cancelledError, abortReason, callSignal } = require('./errors');
 
 const kDefaultHighWater = 1 << 20;
 
@@ -73,8 +73,10 @@ class Subscription {
   /**
    * @param {(sink: object) => object} start starts the call with a sink; returns its control
    * @param {{signal?: AbortSignal, highWaterMark?: number, terminal?: 'yield'|'completed'}} [options]
+   * @throws {TypeError} when `signal` is not an AbortSignal (the call is not started)
    */
   constructor(start, options = {}) {
+    const signal = callSignal(options.signal);
     this._highWater = options.highWaterMark ?? kDefaultHighWater;
     this._keepTerminal = options.terminal === 'completed';
     this._first = options.first ?? null; // sees the first output; false drops it
@@ -97,7 +99,7 @@ class Subscription {
     this._rejectCompleted = null;
     this._outcome = 0;
     this._failure = null;
-    this._signal = options.signal;
+    this._signal = signal;
     this._onAbort = null;
     this._ctl = null;
     if (this._signal) {

@@ -6,12 +6,20 @@
  * iterables) for streams, RawStreams (Duplex) for interactive sessions.
  */
 
-const { CallError } = require('./errors');
+const { CallError, callSignal } = require('./errors');
 
-// Splits call options ({signal, highWaterMark}) from operation input.
+// The call options of a typed method: `signal` is the call's AbortSignal on every method (the Web
+// convention; kill() alone also takes a docker signal name, see there). Checked here, so a bad one
+// throws a TypeError before anything is sent, like a bad container id.
+function callOptions(options) {
+  const { signal, highWaterMark } = options ?? {};
+  return { signal: callSignal(signal), highWaterMark };
+}
+
+// Splits the call options ({signal, highWaterMark}) from the operation's input.
 function split(options) {
   const { signal, highWaterMark, ...input } = options ?? {};
-  return [input, { signal, highWaterMark }];
+  return [input, callOptions({ signal, highWaterMark })];
 }
 
 function argv(command, name = 'command') {
@@ -57,7 +65,7 @@ class Containers {
   create(spec, options = {}) {
     const input = { ...spec };
     if (input.command !== undefined) input.command = argv(input.command);
-    return this._client.call('docker/container/create', input, options);
+    return this._client.call('docker/container/create', input, callOptions(options));
   }
 
   /** Starts a container: `{ok, changed}` (changed is false when it was running already). */
@@ -72,9 +80,28 @@ class Containers {
     return this._client.call('docker/container/stop', { containerId: id(containerId), ...input }, call);
   }
 
-  /** Sends a signal (`signal`, default KILL). */
+  /**
+   * Sends a signal to the container's main process. `signal` is the docker signal when it is a
+   * string ("TERM", "SIGHUP") or a number (15); default KILL. An AbortSignal as `signal` is the
+   * call's, as on every other method; with a docker signal, pass the AbortSignal as `abortSignal`.
+   */
   kill(containerId, options = {}) {
-    const [input, call] = split(options);
+    const { signal, abortSignal, ...rest } = options ?? {};
+    let name;
+    let abort = callSignal(abortSignal, 'abortSignal');
+    if (typeof signal === 'string') {
+      name = signal;
+    } else if (typeof signal === 'number') {
+      if (!Number.isInteger(signal) || signal <= 0) throw new TypeError(`signal ${signal} is not a signal number`);
+      name = String(signal);
+    } else if (signal !== undefined && signal !== null) {
+      if (abortSignal !== undefined && abortSignal !== null) {
+        throw new TypeError('kill() takes the AbortSignal once: as signal or as abortSignal');
+      }
+      abort = signal;
+    }
+    const [input, call] = split({ ...rest, signal: abort });
+    if (name !== undefined) input.signal = name;
     return this._client.call('docker/container/kill', { containerId: id(containerId), ...input }, call);
   }
 
@@ -172,7 +199,7 @@ class Containers {
       }
       return true;
     };
-    const sub = this._client.subscribe('docker/container/run', input, { ...options, terminal: 'completed', first });
+    const sub = this._client.subscribe('docker/container/run', input, { ...callOptions(options), terminal: 'completed', first });
     /** @type {string|undefined} the container's id, once created */
     sub.containerId ??= undefined;
     return sub;
@@ -223,17 +250,17 @@ class System {
 
   /** `{ok, apiVersion}` when the daemon answers. */
   ping(options = {}) {
-    return this._client.call('docker/system/ping', {}, options);
+    return this._client.call('docker/system/ping', {}, callOptions(options));
   }
 
   /** The daemon's version (docker version). */
   version(options = {}) {
-    return this._client.call('docker/system/version', {}, options);
+    return this._client.call('docker/system/version', {}, callOptions(options));
   }
 
   /** System-wide information (docker info). */
   info(options = {}) {
-    return this._client.call('docker/system/info', {}, options);
+    return this._client.call('docker/system/info', {}, callOptions(options));
   }
 
   /** The daemon's events as an async iterable (`filters`, `since`, `until`, `type`). */
