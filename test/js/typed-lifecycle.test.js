@@ -1,8 +1,8 @@
 'use strict';
 
 // The container actions of the typed API against the real daemon: kill (with and without a
-// docker signal); and the `signal` call option, which must be an AbortSignal everywhere but in
-// kill(), where a string or number names the docker signal.
+// docker signal), stop, restart, stats and resize; and the `signal` call option, which must be an
+// AbortSignal everywhere but in kill(), where a string or number names the docker signal.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -102,6 +102,93 @@ test('the signal call option must be an AbortSignal: a TypeError before anything
     // Other realms' and polyfilled signals pass the duck-typed check.
     const foreign = { aborted: false, reason: undefined, addEventListener() {}, removeEventListener() {} };
     assert.equal((await engine.system.ping({ signal: foreign })).ok, true);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+  await released(engine);
+});
+
+test('stop: the stop signal, SIGKILL after timeout, and changed: false when stopped already', async () => {
+  const { id } = await engine.containers.create(spec(['sh', '-c', TRAPS]));
+  const { id: deaf } = await engine.containers.create(spec(['sh', '-c', 'trap "" TERM; echo ready; while true; do sleep 0.05; done']));
+  try {
+    const { exited } = await startTrapped(id);
+    assert.deepEqual(await engine.containers.stop(id, { timeout: 30 }), { ok: true, changed: true });
+    assert.equal((await exited).exitCode, 43, 'the stop signal (TERM) reached the trap');
+    assert.deepEqual(await engine.containers.stop(id), { ok: true, changed: false });
+
+    // A process that ignores TERM is killed once the timeout has passed.
+    const { exited: deafExited } = await startTrapped(deaf);
+    const t0 = Date.now();
+    assert.deepEqual(await engine.containers.stop(deaf, { timeout: 1 }), { ok: true, changed: true });
+    assert.ok(Date.now() - t0 >= 900, `stopped after ${Date.now() - t0} ms, before the 1 s timeout`);
+    assert.equal((await deafExited).exitCode, 137);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+    await engine.containers.remove(deaf, { force: true });
+  }
+  await released(engine);
+});
+
+test('restart: the container runs again, started anew', async () => {
+  const { id } = await engine.containers.create(spec(['sh', '-c', TRAPS]));
+  try {
+    await startTrapped(id);
+    const before = (await engine.containers.inspect(id)).State;
+    assert.equal(before.Running, true);
+    const exited = engine.containers.wait(id, { condition: 'next-exit' });
+    assert.deepEqual(await engine.containers.restart(id, { timeout: 5 }), { ok: true });
+    assert.equal((await exited).exitCode, 43, 'restart stopped it with the stop signal');
+    const after = (await engine.containers.inspect(id)).State;
+    assert.equal(after.Running, true);
+    assert.notEqual(after.StartedAt, before.StartedAt);
+    assert.notEqual(after.Pid, before.Pid);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+  await released(engine);
+});
+
+test('stats: one sample with stream: false, and a stream of samples', async () => {
+  const { id } = await engine.containers.create(spec(['sh', '-c', 'while true; do :; done']));
+  try {
+    await engine.containers.start(id);
+    const samples = [];
+    for await (const sample of engine.containers.stats(id, { stream: false })) samples.push(sample);
+    assert.equal(samples.length, 1);
+    const [one] = samples;
+    assert.equal(one.id, id);
+    assert.ok(Number.isFinite(Date.parse(one.read)), one.read);
+    assert.equal(typeof one.memory_stats.usage, 'number');
+    assert.ok(one.memory_stats.usage > 0, 'memory usage');
+    assert.equal(typeof one.cpu_stats.cpu_usage.total_usage, 'number');
+    assert.ok(one.cpu_stats.cpu_usage.total_usage > 0, 'cpu usage');
+    assert.ok(one.pids_stats.current >= 1);
+
+    // A stream: samples about once a second, the busy loop's CPU time growing; break releases it.
+    const stream = [];
+    for await (const sample of engine.containers.stats(id)) {
+      stream.push(sample);
+      if (stream.length === 3) break;
+    }
+    assert.ok(Date.parse(stream[2].read) > Date.parse(stream[1].read));
+    assert.ok(stream[2].cpu_stats.cpu_usage.total_usage > stream[1].cpu_stats.cpu_usage.total_usage, 'cpu time grows');
+    await released(engine, 'stats stream released after break');
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+});
+
+test('resize: a TTY container sees its new size', async () => {
+  const { id } = await engine.containers.create(spec(['sleep', '60'], { tty: true }));
+  try {
+    await engine.containers.start(id);
+    // The container's TTY is PID 1's stdin (an exec gets a terminal of its own).
+    const size = async () => (await engine.containers.exec(id, 'stty size < /proc/1/fd/0')).stdout;
+    assert.deepEqual(await engine.containers.resize(id, { cols: 123, rows: 45 }), { ok: true });
+    assert.equal(await size(), '45 123\n');
+    await engine.containers.resize(id, { cols: 80, rows: 24 });
+    assert.equal(await size(), '24 80\n');
   } finally {
     await engine.containers.remove(id, { force: true });
   }
