@@ -62,31 +62,68 @@ test('attach: 16 MiB round trip through cat, byte-exact, with pipe()', async () 
   await released(engine);
 });
 
-test('attach: write() returns false under backpressure and drain follows', async () => {
-  // A container that does not read stdin: the daemon's socket fills up.
+// A process that reads nothing from stdin until /tmp/go exists, then counts the bytes of its stdin
+// (wc -c) and prints the count at its end.
+const COUNT_AFTER_GO = 'while [ ! -f /tmp/go ]; do sleep 0.05; done; wc -c';
+
+// Writes 64 KiB blocks into `stream` until the bytes stall: write() returned false and no 'drain'
+// came for a second (the process does not read, so every buffer on the way is full). Resolves with
+// the bytes written; fails past 256 MiB (no backpressure at all).
+async function fillUntilStalled(stream) {
+  const block = Buffer.alloc(64 * 1024, 0x61);
+  let written = 0;
+  for (;;) {
+    assert.ok(written < 256 * 1024 * 1024, `write() kept accepting: ${written} bytes`);
+    written += block.length;
+    if (stream.write(block)) continue;
+    const drained = await once(stream, 'drain', { signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+    if (!drained) return written;
+  }
+}
+
+// Proves write()/'drain' on a session whose process reads after `go()`: write() returns false and
+// the writes stall while it does not read; 'drain' follows once it reads (20 s ceiling: a missing
+// drain fails instead of hanging); every byte written reaches the process.
+async function assertDrainFollowsReading(stream, go) {
+  const out = [];
+  stream.on('data', (c) => out.push(c));
+  const written = await fillUntilStalled(stream);
+  assert.equal(stream.writableNeedDrain, true, 'write() returned false');
+  const drained = once(stream, 'drain', { signal: AbortSignal.timeout(20000) });
+  await go();
+  await drained;
+  stream.end();
+  assert.deepEqual(await stream.exit, { exitCode: 0 });
+  assert.equal(Buffer.concat(out).toString().trim(), String(written), 'bytes counted by the process');
+  return written;
+}
+
+test('attach: write() returns false while the container does not read, drain follows once it reads', async () => {
   const { id } = await engine.containers.create(
-    spec(['sleep', '60'], { openStdin: true, attachStdin: true, attachStdout: true }),
+    spec(['sh', '-c', COUNT_AFTER_GO], { openStdin: true, stdinOnce: true, attachStdin: true, attachStdout: true, attachStderr: true }),
   );
   try {
-    await engine.containers.start(id);
-    const stream = engine.containers.attach(id, { stdout: true, stderr: true });
+    const stream = engine.containers.attach(id);
     await once(stream, 'open');
-    const block = Buffer.alloc(1 << 20, 0x61);
-    let writes = 0;
-    while (stream.write(block)) {
-      writes++;
-      if (writes > 256) break;
-    }
-    assert.ok(writes < 256, 'write() must return false once the daemon stops taking bytes');
-    let drained = false;
-    stream.once('drain', () => (drained = true));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(drained, false, 'no drain while the container does not read');
-    stream.destroy();
-    await released(engine, 'attach released after destroy');
+    await engine.containers.start(id);
+    await assertDrainFollowsReading(stream, () => engine.containers.exec(id, 'touch /tmp/go'));
   } finally {
     await engine.containers.remove(id, { force: true });
   }
+  await released(engine);
+});
+
+test('exec with stdin: write() returns false while the process does not read, drain follows once it reads', async () => {
+  const { id } = await engine.containers.create(spec(['sleep', '60']));
+  try {
+    await engine.containers.start(id);
+    const session = engine.containers.exec(id, ['sh', '-c', COUNT_AFTER_GO], { stdin: true });
+    await once(session, 'open');
+    await assertDrainFollowsReading(session, () => engine.containers.exec(id, 'touch /tmp/go'));
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+  await released(engine);
 });
 
 test('attach: end() makes a cat container exit 0 while output keeps flowing', async () => {
