@@ -100,6 +100,50 @@ test('a slow consumer of 100 MB keeps RSS bounded: backpressure reaches the cont
   await released(engine);
 });
 
+test('a slow consumer (one iteration per 10 ms) of a 100 MB logs follow keeps RSS bounded: backpressure', async () => {
+  const total = 100 * 1000 * 1000;
+  const consume = 30 * 1000 * 1000;
+  // The ceiling on RSS growth while following: far below the 70+ MB still unread at the end, which
+  // the daemon holds (in its log file) once the container has exited. Without backpressure the
+  // engine reads it all within seconds: ~140 MB of growth, against ~17 MB with it.
+  const ceilingMB = 48;
+  // No newlines: the daemon's log driver cuts the output into 16 KiB messages, one event each.
+  const { id } = await engine.containers.create(spec(['sh', '-c', `head -c ${total} /dev/zero | tr '\\0' x`]));
+  try {
+    let exited = null;
+    let bytesAtExit = 0;
+    let bytes = 0;
+    const waiting = engine.containers.wait(id, { condition: 'next-exit' });
+    waiting.then((w) => {
+      exited = w;
+      bytesAtExit = bytes;
+    }, () => {});
+    await engine.containers.start(id);
+    const rss0 = process.memoryUsage.rss();
+    let maxRss = rss0;
+    const deadline = Date.now() + 55000;
+    let bad = 0;
+    for await (const event of engine.containers.logs(id, { follow: true })) {
+      if (!/^x+$/.test(event.text)) bad++;
+      bytes += event.text.length;
+      maxRss = Math.max(maxRss, process.memoryUsage.rss());
+      await sleep(10);
+      if (exited !== null && bytes >= consume) break;
+      if (Date.now() > deadline) break;
+    }
+    const growth = (maxRss - rss0) / 1e6;
+    assert.equal(bad, 0, 'events other than the container\'s bytes');
+    assert.deepEqual(exited, { exitCode: 0 }, 'the container wrote its 100 MB and exited');
+    assert.ok(bytes >= consume, `consumed only ${bytes} bytes within 55 s`);
+    // The container finished writing long before the consumer caught up: the rest waited outside.
+    assert.ok(total - bytesAtExit > ceilingMB * 1e6, `${bytesAtExit} bytes consumed when the container exited`);
+    assert.ok(growth < ceilingMB, `RSS grew by ${growth.toFixed(1)} MB with ${((total - bytes) / 1e6).toFixed(0)} MB unread`);
+    await released(engine, 'logs follow released after break');
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+});
+
 test('GC with live subscriptions: nothing is finalized under a live call', { skip: typeof global.gc !== 'function' && 'needs --expose-gc' }, async () => {
   const { id } = await engine.containers.create(spec(['sh', '-c', 'while true; do echo tick; sleep 0.05; done']));
   try {
