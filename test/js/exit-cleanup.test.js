@@ -16,9 +16,10 @@ const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const { Worker } = require('node:worker_threads');
 const { Engine, connect } = require('../../lib');
-const { IMAGE, LABELS, LIB, SERVER_BINARY, runChild, waitFor } = require('./helpers');
+const { IMAGE, LABELS, RUN_FILTER, LIB, SERVER_BINARY, runChild, waitFor } = require('./helpers');
 
-// Every container of this file carries both labels; test.after removes them whatever happened.
+// Every container of this file carries the case label and the run's; test.after removes this
+// run's whatever happened.
 const CASE_LABELS = { ...LABELS, 'alknet-test.case': 'exit-cleanup' };
 const RUN = {
   image: IMAGE,
@@ -29,7 +30,7 @@ const RUN = {
 
 const engine = new Engine();
 test.after(async () => {
-  const list = await engine.containers.list({ all: true, filters: { label: ['alknet-test.case=exit-cleanup'] } });
+  const list = await engine.containers.list({ all: true, filters: { label: ['alknet-test.case=exit-cleanup', RUN_FILTER] } });
   await Promise.all(list.map((c) => engine.containers.remove(c.Id, { force: true }).catch(() => {})));
   await engine.close();
 });

@@ -2,7 +2,9 @@
 
 // Shared by the node:test files of test/js (not a test file itself). The tests run against the
 // real daemon (scripts/docker-up.sh) and the test image; containers get --network none (the test
-// daemon may have no bridge) and the label alknet-test.suite=js, so a failed run can be cleaned up.
+// daemon may have no bridge) and the labels alknet-test.suite=js and alknet-test.run=<host>:<pid>
+// of the test process (node --test runs each file in a process of its own), so a run cleans up
+// its own containers and the leftovers of dead runs, never those of another live run.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -14,7 +16,11 @@ const { Engine } = require('../../lib');
 
 const IMAGE = process.env.ALK_TEST_IMAGE || 'alknet-test/busybox:latest';
 const REGISTRY_IMAGE = process.env.ALK_TEST_REGISTRY_IMAGE || '127.0.0.1:5000/alknet-test/busybox:latest';
-const LABELS = { 'alknet-test.suite': 'js' };
+/** The label value naming this test process: its host and pid. */
+const RUN_ID = `${os.hostname()}:${process.pid}`;
+const LABELS = { 'alknet-test.suite': 'js', 'alknet-test.run': RUN_ID };
+/** A label filter (containers.list `filters.label`) for this process' containers. */
+const RUN_FILTER = `alknet-test.run=${RUN_ID}`;
 
 /** A container spec for the test image. */
 function spec(command, extra = {}) {
@@ -40,10 +46,33 @@ function released(engine, what = 'docker connections released') {
   }, { what: `${what} (${JSON.stringify(engine.stats())})` });
 }
 
-/** Removes every container the JS tests labelled (force). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+// A JS-test container of no live run: its run's process (on this host) is gone, or it has no run
+// label (made before runs were labelled) and is over an hour old. Another host's runs are theirs.
+function leftover(container) {
+  const run = container.Labels?.['alknet-test.run'];
+  if (run === undefined) return Date.now() / 1000 - container.Created > 3600;
+  const at = run.lastIndexOf(':');
+  const pid = Number(run.slice(at + 1));
+  return run.slice(0, at) === os.hostname() && Number.isInteger(pid) && pid > 0 && !alive(pid);
+}
+
+/**
+ * Removes (force) the containers of this test process, and the leftovers of JS test runs that
+ * died (their process is gone); the containers of other live runs stay.
+ */
 async function cleanup(engine) {
   const list = await engine.containers.list({ all: true, filters: { label: ['alknet-test.suite=js'] } });
-  await Promise.all(list.map((c) => engine.containers.remove(c.Id, { force: true }).catch(() => {})));
+  const ours = list.filter((c) => c.Labels?.['alknet-test.run'] === RUN_ID || leftover(c));
+  await Promise.all(ours.map((c) => engine.containers.remove(c.Id, { force: true }).catch(() => {})));
 }
 
 /** The `alknet-docker` binary: ALKNET_DOCKER_BIN, or the CMake build of scripts/test.sh; undefined if none. */
@@ -101,4 +130,4 @@ function runChild(source, { timeoutMs = 30000, args = [] } = {}) {
   });
 }
 
-module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, LIB, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, runChild, sleep };
+module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, RUN_ID, RUN_FILTER, LIB, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, runChild, sleep };
