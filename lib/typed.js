@@ -95,6 +95,7 @@ class Containers {
       if (!Number.isInteger(signal) || signal <= 0) throw new TypeError(`signal ${signal} is not a signal number`);
       name = String(signal);
     } else if (signal !== undefined && signal !== null) {
+      callSignal(signal); // neither a docker signal nor an AbortSignal: say so first
       if (abortSignal !== undefined && abortSignal !== null) {
         throw new TypeError('kill() takes the AbortSignal once: as signal or as abortSignal');
       }

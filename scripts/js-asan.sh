@@ -70,4 +70,6 @@ export ASAN_OPTIONS="detect_leaks=1"
 export LSAN_OPTIONS="suppressions=$root/scripts/js-asan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ALKNET_DOCKER_ADDON=$addon
+# RSS ceilings mean nothing with ASan's quarantine holding freed memory: tests measure JS's share.
+export ALK_SANITIZED=1
 "$asan_node" --expose-gc --test --test-concurrency=1 "$@"

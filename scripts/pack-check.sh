@@ -3,8 +3,9 @@
 # `npm install <tarball> --offline` into a fresh project with an empty HOME (no ~/.npmrc, no
 # node-gyp header cache, and without this checkout's .npmrc), then one ping of the local daemon
 # through the installed addon. Proves the published files build the addon offline, against the
-# headers of the running node. npm's package cache is reused (node-addon-api must be in it, as
-# after any `npm install` in this checkout). Needs DOCKER_HOST or the local socket.
+# headers of the running node. npm's package cache is reused: the package's dependencies are put
+# into it first (from the cache if there, else from the registry), so the install itself is offline.
+# Needs DOCKER_HOST (and DOCKER_TLS_VERIFY / DOCKER_CERT_PATH for TLS) or the local socket.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,6 +14,9 @@ work=$(mktemp -d /tmp/alk-pack-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/home" "$work/app"
 
+deps=$(node -p 'Object.entries(require("./package.json").dependencies ?? {}).map(([n, v]) => `${n}@${v}`).join(" ")')
+# shellcheck disable=SC2086 # one word per dependency
+[[ -z $deps ]] || npm cache add --prefer-offline --loglevel=error $deps
 tarball=$(npm pack --silent --pack-destination "$work")
 echo "pack-check: packed $tarball ($(du -k "$work/$tarball" | cut -f1) KiB)"
 
@@ -23,7 +27,12 @@ env -i PATH="$PATH" HOME="$work/home" npm_config_cache="$cache" npm_config_updat
   ${CXX:+CXX="$CXX"} ${CC:+CC="$CC"} \
   npm install --offline --no-audit --no-fund --loglevel=error "$work/$tarball"
 
-env -i PATH="$PATH" HOME="$work/home" ${DOCKER_HOST:+DOCKER_HOST="$DOCKER_HOST"} node -e '
+docker_env=()
+[[ -z ${DOCKER_HOST:-} ]] || docker_env+=(DOCKER_HOST="$DOCKER_HOST")
+if [[ -n ${DOCKER_TLS_VERIFY:-} ]]; then
+  docker_env+=(DOCKER_TLS_VERIFY="$DOCKER_TLS_VERIFY" DOCKER_CERT_PATH="${DOCKER_CERT_PATH:-$HOME/.docker}")
+fi
+env -i PATH="$PATH" HOME="$work/home" "${docker_env[@]}" node -e '
   const { Engine } = require("alknet-docker");
   const engine = new Engine();
   engine.system.ping()

@@ -1,8 +1,8 @@
 'use strict';
 
 // lib/index.d.ts against the usages in test/js/types/*.ts, with the TypeScript compiler (--strict,
-// --noEmit) when one is at hand: ALK_TS_MODULES names a node_modules folder holding typescript and
-// @types/node (the package installs neither), or `typescript` resolves from here. Skipped otherwise.
+// --noEmit): typescript and @types/node are devDependencies, so `npm install` in the checkout brings
+// them; ALK_TS_MODULES may name another node_modules folder holding both. Skipped without them.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');

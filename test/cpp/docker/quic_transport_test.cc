@@ -285,9 +285,10 @@ TEST_F(QuicTransportTest, ClientHelloWithoutAlpnIsRefusedAndTheServerServesTheNe
   // A QuicClient of our own: CallClient always offers an ALPN.
   transport::quic::QuicClientConfig config = bare_config();
   config.tls.alpn.clear();  // no ALPN extension in the ClientHello at all
-  auto bare = transport::quic::QuicClient::connect(&loop_, config);
+  // Declared before the client, whose callbacks refer to them: on an early return it goes first.
   bool opened = false;
   std::optional<transport::quic::QuicFailure> failure;
+  auto bare = transport::quic::QuicClient::connect(&loop_, config);
   bare->open_stream([&](transport::quic::QuicStream* s, const transport::quic::QuicFailure* f) {
     if (s) {
       opened = true;
@@ -481,6 +482,8 @@ TEST_F(QuicTransportTest, AClientThatFinsRightAfterTheRequestStillGetsTheWholeAn
   const std::string logged = create_container("awk '" + numbered_lines_awk(n) + "'");
   sh("docker start " + logged + " >/dev/null && docker wait " + logged + " >/dev/null");
   const std::string label = "quic-fin-" + std::to_string(::getpid());
+  // Declared before the client, whose receivers write to them: on an early return it goes first.
+  StreamLog logs, run;
   auto bare = transport::quic::QuicClient::connect(&loop_, bare_config());
   // Opens a stream, writes the request and FINs at once: the client has nothing more to say.
   auto request_then_fin = [&](StreamLog& log, const std::string& id, const std::string& op,
@@ -500,7 +503,6 @@ TEST_F(QuicTransportTest, AClientThatFinsRightAfterTheRequestStillGetsTheWholeAn
           s->finish();
         });
   };
-  StreamLog logs, run;
   request_then_fin(logs, "l1", "docker/container/logs", {{"containerId", logged}});
   // The run's answer comes long after the FIN: the container sleeps first.
   request_then_fin(run, "r1", "docker/container/run",
