@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { Engine, REGISTRY_IMAGE, spec, cleanup } = require('./helpers');
+const { Engine, IMAGE, REGISTRY_IMAGE, spec, cleanup } = require('./helpers');
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 
@@ -65,17 +65,25 @@ test('examples', async (t) => {
   });
 
   await t.test('attach.js runs a throwaway shell fed from a pipe and removes it', async () => {
-    // attach.js labels nothing: its throwaway is an unlabelled `sh` container of the test image
-    // that was not there before (other runs' containers carry labels).
-    const throwaways = async () => {
-      const list = await engine.containers.list({ all: true });
-      return list.filter((c) => c.Command === 'sh' && Object.keys(c.Labels ?? {}).length === 0).map((c) => c.Id);
-    };
-    const before = new Set(await throwaways());
+    // attach.js's throwaway carries no test label (only the engine's alknet.managed/owner): find it
+    // in the daemon's events of the run's window, created and destroyed.
+    const since = Math.floor(Date.now() / 1000);
     const r = await example('attach.js', [], { input: 'echo attached-$((6*7))\nexit 4\n' });
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stdout, /attached-42/);
-    const left = (await throwaways()).filter((id) => !before.has(id));
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const created = new Set();
+    const destroyed = new Set();
+    const events = engine.system.events({ since: String(since), until: String(until), filters: { type: ['container'] } });
+    for await (const ev of events) {
+      const attrs = ev.Actor?.Attributes ?? {};
+      if (attrs.image !== IMAGE || Object.keys(attrs).some((k) => k.startsWith('alknet-test'))) continue;
+      if (ev.Action === 'create') created.add(ev.Actor.ID);
+      if (ev.Action === 'destroy') destroyed.add(ev.Actor.ID);
+    }
+    const left = [...created].filter((id) => !destroyed.has(id));
+    await Promise.all(left.map((id) => engine.containers.remove(id, { force: true }).catch(() => {})));
+    assert.ok(created.size >= 1, 'attach.js created its throwaway container');
     assert.deepEqual(left, [], 'the throwaway container is removed');
   });
 
