@@ -83,4 +83,16 @@ function callSignal(signal, name = 'signal') {
   throw new TypeError(`the ${name} call option must be an AbortSignal, not ${shown}`);
 }
 
-module.exports = { CallError, cancelledError, abortReason, callSignal };
+/**
+ * Checks the `highWaterMark` call option: undefined (or null) for the default, else a positive
+ * number of bytes. Returns it; throws a TypeError otherwise (a string or NaN would silently turn
+ * backpressure off, since no queue ever compares greater).
+ */
+function callHighWaterMark(value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' && value > 0 && !Number.isNaN(value)) return value;
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new TypeError(`the highWaterMark call option must be a positive number of bytes, not ${shown}`);
+}
+
+module.exports = { CallError, cancelledError, abortReason, callSignal, callHighWaterMark };

@@ -49,7 +49,8 @@ export interface CallOptions {
 }
 
 export interface StreamOptions extends CallOptions {
-  /** Bytes of outputs queued for the consumer before the daemon side is paused (default 1 MiB). */
+  /** Bytes of outputs queued for the consumer before the daemon side is paused (default 1 MiB); a
+   * positive number, else a TypeError before the call starts. */
   highWaterMark?: number;
 }
 

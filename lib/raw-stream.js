@@ -1,7 +1,7 @@
 'use strict';
 
 const { Duplex, Readable } = require('node:stream');
-const { CallError, cancelledError, abortReason, callSignal } = require('./errors');
+const { CallError, cancelledError, abortReason, callSignal, callHighWaterMark } = require('./errors');
 
 /**
  * A call on the raw carriage (attach, exec with stdin or a TTY) as a Duplex: the writable side is
@@ -23,14 +23,16 @@ class RawStream extends Duplex {
   /**
    * @param {(sink: object) => object} start starts the raw call with a sink; returns its control
    * @param {{signal?: AbortSignal, highWaterMark?: number}} [options]
-   * @throws {TypeError} when `signal` is not an AbortSignal (the call is not started)
+   * @throws {TypeError} when `signal` is not an AbortSignal or `highWaterMark` not a positive
+   * number (the call is not started)
    */
   constructor(start, options = {}) {
     const signal = callSignal(options.signal);
-    super({ allowHalfOpen: true, highWaterMark: options.highWaterMark });
+    const highWaterMark = callHighWaterMark(options.highWaterMark);
+    super({ allowHalfOpen: true, highWaterMark });
     /** @type {Readable} the container's stderr */
     this.stderr = new Readable({
-      highWaterMark: options.highWaterMark,
+      highWaterMark,
       read: () => {
         this._errPaused = false;
         this._maybeResume();

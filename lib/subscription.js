@@ -1,6 +1,6 @@
 'use strict';
 
-const { CallError, cancelledError, abortReason, callSignal } = require('./errors');
+const { CallError, cancelledError, abortReason, callSignal, callHighWaterMark } = require('./errors');
 
 const kDefaultHighWater = 1 << 20;
 
@@ -73,11 +73,12 @@ class Subscription {
   /**
    * @param {(sink: object) => object} start starts the call with a sink; returns its control
    * @param {{signal?: AbortSignal, highWaterMark?: number, terminal?: 'yield'|'completed'}} [options]
-   * @throws {TypeError} when `signal` is not an AbortSignal (the call is not started)
+   * @throws {TypeError} when `signal` is not an AbortSignal or `highWaterMark` not a positive
+   * number (the call is not started)
    */
   constructor(start, options = {}) {
     const signal = callSignal(options.signal);
-    this._highWater = options.highWaterMark ?? kDefaultHighWater;
+    this._highWater = callHighWaterMark(options.highWaterMark) ?? kDefaultHighWater;
     this._keepTerminal = options.terminal === 'completed';
     this._first = options.first ?? null; // sees the first output; false drops it
     this._batches = []; // arrays of outputs, consumed from _index of the first

@@ -73,7 +73,7 @@ test('kill: a docker signal given as signal (name or number) reaches the process
   await released(engine);
 });
 
-test('the signal call option must be an AbortSignal: a TypeError before anything is sent, and no crash later', async () => {
+test('the signal call option must be an AbortSignal (and highWaterMark a positive number): a TypeError before anything is sent, and no crash later', async () => {
   const { id } = await engine.containers.create(spec(['sleep', '60']));
   try {
     await engine.containers.start(id);
@@ -95,6 +95,12 @@ test('the signal call option must be an AbortSignal: a TypeError before anything
     assert.throws(() => engine.containers.kill(id, { signal: 'TERM', abortSignal: 'INT' }), TypeError);
     assert.throws(() => engine.containers.kill(id, { signal: ac.signal, abortSignal: ac.signal }), TypeError);
     assert.throws(() => engine.containers.kill(id, { signal: 1.5 }), TypeError);
+    // A highWaterMark that is not a positive number would turn backpressure off: refused too.
+    for (const highWaterMark of ['1024', Number.NaN, 0, -1, {}]) {
+      assert.throws(() => engine.subscribe('docker/container/logs', { containerId: id, follow: true }, { highWaterMark }), TypeError);
+      assert.throws(() => engine.open('docker/container/attach', { containerId: id }, { highWaterMark }), TypeError);
+      assert.throws(() => engine.containers.logs(id, { follow: true, highWaterMark }), TypeError);
+    }
     assert.equal(engine.stats().calls, 0, 'a call was started');
     // Had a kill been sent, its answer would arrive now (and the container would be gone).
     await sleep(300);
