@@ -90,7 +90,7 @@ function callSignal(signal, name = 'signal') {
  */
 function callHighWaterMark(value) {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number' && value > 0 && !Number.isNaN(value)) return value;
+  if (typeof value === 'number' && value > 0) return value; // NaN > 0 is false too
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   throw new TypeError(`the highWaterMark call option must be a positive number of bytes, not ${shown}`);
 }

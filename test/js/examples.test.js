@@ -6,33 +6,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
-const { Engine, IMAGE, REGISTRY_IMAGE, spec, cleanup } = require('./helpers');
+const { Engine, IMAGE, REGISTRY_IMAGE, spec, cleanup, runNode } = require('./helpers');
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 
-/** Runs examples/<name> with `args`, writing `input` (if any) to its stdin; resolves its outcome. */
+/** Runs examples/<name> with `args` (and `input` on its stdin): its {code, signal, stdout, stderr}. */
 function example(name, args, { input, timeoutMs = 60000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(EXAMPLES, name), ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin.end(input);
-    else child.stdin.end();
-  });
+  return runNode([path.join(EXAMPLES, name), ...args], { input, timeoutMs });
 }
 
 test('examples', async (t) => {

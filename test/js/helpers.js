@@ -106,28 +106,39 @@ async function serveUnix(t) {
 const LIB = path.join(__dirname, '..', '..', 'lib');
 
 /**
- * Runs `source` with `node -e` in a child whose env names the library (ALKNET_LIB); resolves with
- * {code, signal, stdout, stderr}, or rejects after `timeoutMs` (a hang: the child is SIGKILLed).
+ * Runs node with `argv` in a child whose env names the library (ALKNET_LIB), writing `input` (if
+ * any) to its stdin; resolves with {code, signal, stdout, stderr}, or rejects after `timeoutMs` (a
+ * hang: the child is SIGKILLed).
  */
-function runChild(source, { timeoutMs = 30000, args = [] } = {}) {
+function runNode(argv, { timeoutMs = 30000, input } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, '-e', source], {
+    const child = spawn(process.execPath, argv, {
       env: { ...process.env, ALKNET_LIB: LIB },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`child hung; stdout: ${stdout} stderr: ${stderr}`));
     }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    if (input !== undefined) child.stdin.end(input);
   });
 }
 
-module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, RUN_ID, RUN_FILTER, LIB, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, runChild, sleep };
+/** Runs `source` with `node -e` (after the node options `args`): see runNode. */
+function runChild(source, { timeoutMs = 30000, args = [] } = {}) {
+  return runNode([...args, '-e', source], { timeoutMs });
+}
+
+module.exports = { Engine, IMAGE, REGISTRY_IMAGE, LABELS, RUN_ID, RUN_FILTER, LIB, SERVER_BINARY, spec, waitFor, released, cleanup, serveUnix, runNode, runChild, sleep };
