@@ -2,12 +2,14 @@
 
 // Benchmark 5: 200 concurrent log follows in one Node process — RSS growth per follow and CPU.
 //
-//   node fanout.js [--containers 200 --settle 5 --duration 20 --half-samples 5 --reps 3 --clients none,addon,dockerode --max-semi-space 0 --keep]
+//   node fanout.js [--containers 200 --settle 5 --duration 20 --half-samples 5 --warmup-follows 20 --warmup 10 --reps 3 --clients none,addon,dockerode --max-semi-space 0 --keep]
 //
 // Starts N containers (concurrency 4, --network none, label bench=1, OpenStdin) each running
 // `sh -c 'while :; do echo tick; read -t 0.100 x; done'` (a line every ~100 ms; `read -t` on the
 // idle stdin paces the loop without forking a sleep). Then per repetition, for each client in a
-// rotating order, a fresh `node fanout-worker.js` opens one follow per container (tail 0) and
+// rotating order, a fresh `node fanout-worker.js` first runs --warmup-follows follows for --warmup
+// seconds and closes them (so each process's first optimizing compile is behind it; 0 = cold, as
+// in Runs 1–8), then opens one follow per container (tail 0) and
 // reports RSS before subscribing, RSS with half of the follows open (median of --half-samples 1 s
 // samples after --settle), RSS every second of the window with all open, and CPU % of one core
 // over it. `none` is the same process without follows. `--max-semi-space MiB` (a control, 0 = V8's
@@ -21,7 +23,7 @@ const path = require('node:path');
 const c = require('./lib/common');
 const api = require('./lib/docker-api');
 
-const opt = c.options({ containers: 200, settle: 5, duration: 20, 'half-samples': 5, 'max-semi-space': 0, reps: 3, clients: 'none,addon,dockerode', concurrency: 4 });
+const opt = c.options({ containers: 200, settle: 5, duration: 20, 'half-samples': 5, 'warmup-follows': 20, warmup: 10, 'max-semi-space': 0, reps: 3, clients: 'none,addon,dockerode', concurrency: 4 });
 
 async function main() {
   const clients = opt.clients.split(',');
@@ -58,7 +60,7 @@ async function main() {
     const env = semi ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=${semi}`.trim() } : undefined;
     for (let rep = 0; rep < opt.reps; rep++) {
       for (const name of c.rotate(clients, rep)) {
-        const r = await c.nodeJson(path.join(__dirname, 'fanout-worker.js'), [name, idsFile, String(opt.settle), String(opt.duration), String(dockerd), String(opt['half-samples'])], { env });
+        const r = await c.nodeJson(path.join(__dirname, 'fanout-worker.js'), [name, idsFile, String(opt.settle), String(opt.duration), String(dockerd), String(opt['half-samples']), String(opt['warmup-follows']), String(opt.warmup)], { env });
         if (r.error) throw new Error(`${name}: ${r.error}`);
         if (r.errors) throw new Error(`${name}: ${r.errors} follow streams failed`);
         if (name !== 'none' && r.followsDelivering !== opt.containers) {
