@@ -7,6 +7,7 @@
 #   fuzz    clang libFuzzer build in out/fuzz/ (-DALK_FUZZ=ON); each fuzz_* runs
 #           ALK_FUZZ_SECONDS (default 20) from its seeds in test/fuzz/corpus/<name>
 #   js      npm install + npm test, when package.json exists
+#   lint    scripts/lint.sh: clang-format (no diff) and clang-tidy (no warning) over the C++
 #   pack    scripts/pack-check.sh: npm pack, an offline install of the tarball in a fresh
 #           project with an empty HOME, and one ping through the installed addon
 #   js-asan the JS suite again, on an ASan+UBSan build of the addon in out/addon-asan/
@@ -119,6 +120,10 @@ if step js; then
     npm install --no-audit --no-fund
     npm test
   fi
+fi
+
+if step lint; then
+  scripts/lint.sh
 fi
 
 if step pack; then

@@ -23,6 +23,7 @@ inline constexpr std::string_view kDockerUnavailable = "DOCKER_UNAVAILABLE";
 }  // namespace codes
 
 /// {"code", "message", "retryable", "details"?}
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move only asserts
 struct CallError {
   std::string code;
   std::string message;

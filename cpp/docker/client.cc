@@ -150,7 +150,7 @@ void Client::Impl::negotiate() {
   ping.path = "/_ping";
   ping.unversioned = true;
   ping_ = std::make_shared<Exchange>(this, Exchange::Mode::send, std::move(ping));
-  ping_->done = [this](Result<Response, Error> r) { on_ping(r); };
+  ping_->done = [this](const Result<Response, Error>& r) { on_ping(r); };
   live_.push_back(ping_.get());
   ping_->start({});
 }

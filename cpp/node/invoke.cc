@@ -34,7 +34,7 @@ std::function<void()> js_completion(const Napi::CallbackInfo& info, size_t index
   struct Pending {
     Napi::FunctionReference callback;
     std::optional<Napi::AsyncContext> context;
-    Addon* addon;
+    Addon* addon = nullptr;
   };
   auto pending = std::make_shared<Pending>();
   pending->addon = Addon::from(env);

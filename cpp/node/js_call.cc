@@ -261,7 +261,7 @@ void JsCall::deliver() {
           break;
         case EventKind::stdout_data:
         case EventKind::stderr_data:
-          value = Napi::Buffer<char>::Copy(env, e.text.data(), e.text.size());
+          value = Napi::Value(env, Napi::Buffer<char>::Copy(env, e.text.data(), e.text.size()));
           break;
         case EventKind::raw_open:
           value = Napi::Boolean::New(env, e.number != 0);

@@ -154,7 +154,7 @@ void QuicStreamWrap::deliver() {
   for (Event& e : events) {
     Napi::Value value = env.Undefined();
     if (e.kind == QuicStreamEvent::data) {
-      value = Napi::Buffer<char>::Copy(env, e.bytes.data(), e.bytes.size());
+      value = Napi::Value(env, Napi::Buffer<char>::Copy(env, e.bytes.data(), e.bytes.size()));
     } else if (e.kind == QuicStreamEvent::error) {
       Napi::Object err = Napi::Object::New(env);
       err.Set("message", Napi::String::New(env, e.bytes));

@@ -12,7 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxWaitBody = 64 * 1024;
+constexpr size_t kMaxWaitBody = size_t{64} * 1024;
 
 Result<WaitOutcome, CallError> parse_outcome(const std::string& body) {
   const json j = json::parse(body, nullptr, false);
@@ -86,8 +86,8 @@ std::unique_ptr<docker::BodyStream> wait_for_container(Services& services,
   };
   h.on_end = [shared, body](std::optional<docker::Error> error) {
     // `done` may destroy the handle and this closure with it: keep what it needs alive.
-    auto keep = shared;
-    auto keep_body = body;
+    auto keep = shared;     // NOLINT(performance-unnecessary-copy-initialization): see above
+    auto keep_body = body;  // NOLINT(performance-unnecessary-copy-initialization): see above
     if (error) {
       keep->done(unexpected(to_call_error(*error, Subject::container)));
     } else {

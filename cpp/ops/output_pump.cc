@@ -7,7 +7,7 @@ namespace alk::ops {
 
 namespace {
 
-constexpr size_t kMaxSystemError = 64 * 1024;
+constexpr size_t kMaxSystemError = size_t{64} * 1024;
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;

@@ -17,7 +17,7 @@ using nlohmann::json;
 
 // Resolving a registry may take a while before the daemon writes the first progress line, which
 // is when it sends the response headers.
-constexpr uint64_t kPullHeadersTimeoutMs = 5 * 60 * 1000;
+constexpr uint64_t kPullHeadersTimeoutMs = uint64_t{5} * 60 * 1000;
 
 bool says_not_found(std::string_view m) {
   return m.find("not found") != std::string_view::npos ||
@@ -182,8 +182,9 @@ class PullHandler : public call::Handler {
     sink_.respond(event);
   }
 
-  // Terminal failure; the stream may be the one calling us (the client allows the reset).
-  void stop(CallError error) {
+  // Terminal failure; the stream may be the one calling us (the client allows the reset). By
+  // value: resetting the stream may free what a reference would point into.
+  void stop(CallError error) {  // NOLINT(performance-unnecessary-value-param)
     stream_.reset();
     sink_.fail(error);
   }

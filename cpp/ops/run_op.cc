@@ -218,8 +218,8 @@ class RunHandler : public call::Handler {
     if (!exit_->error.empty()) last["error"] = exit_->error;
     sink_.respond(last);
     if (!auto_remove_) return done();
-    remove_ = services_.docker->send(remove_request(id_),
-                                     [this](Result<docker::Response, docker::Error>) { done(); });
+    remove_ = services_.docker->send(
+        remove_request(id_), [this](const Result<docker::Response, docker::Error>&) { done(); });
   }
 
   void done() {

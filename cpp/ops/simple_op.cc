@@ -20,7 +20,8 @@ class SimpleHandler : public call::Handler {
       return;
     }
     inflight_ = services_.docker->send(
-        std::move(built).value(), [this](Result<docker::Response, docker::Error> r) { finish(r); });
+        std::move(built).value(),
+        [this](const Result<docker::Response, docker::Error>& r) { finish(r); });
   }
 
   void cancel() override { inflight_.reset(); }

@@ -1,12 +1,15 @@
 // alknet-docker: the server (`serve`) and the command-line client (`call`).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 
 #include "server/call_command.h"
 #include "server/serve_command.h"
 #include "server/serve_config.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"alknet-docker: Docker operations over the alknet call protocol"};
   app.require_subcommand(1);
 
@@ -108,4 +111,19 @@ int main(int argc, char** argv) {
     return alk::server::run_serve(serve);
   }
   return alk::server::run_call(call);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing is expected to throw past run() (errors are results); out of memory or a bug still
+  // ends with a message and a distinct status rather than std::terminate.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "alknet-docker: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "alknet-docker: internal error\n");
+  }
+  return 70;  // EX_SOFTWARE
 }

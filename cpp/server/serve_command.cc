@@ -50,7 +50,7 @@ void Server::begin_shutdown(int signum) {
   // Stop accepting; in-flight calls continue until they finish or the grace period ends. Each
   // listener's close callback runs once its last connection is released.
   for (auto& l : listeners) {
-    l->close(/*drop_connections=*/false, [this] {
+    l->close(/*drop=*/false, [this] {
       if (--listeners_open == 0) close_all();
     });
   }

@@ -38,7 +38,7 @@ class Terminal {
   bool paused_ = false;
   bool eof_ = false;
   bool stopped_ = false;
-  char buf_[64 * 1024];
+  char buf_[64 * 1024]{};  // stdin reads; one per process, so zeroing it costs nothing
 };
 
 }  // namespace alk::server

@@ -20,6 +20,7 @@ inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 inline constexpr size_t kFramePrefixBytes = 4;
 
 /// One protocol event: {"type", "id", "payload"}.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move only asserts
 struct Envelope {
   std::string type;
   std::string id;

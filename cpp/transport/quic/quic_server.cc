@@ -12,7 +12,7 @@ namespace alk::transport::quic {
 
 namespace {
 
-constexpr size_t kRecvBuffer = 20 * 65536;  // recvmmsg: up to 20 datagrams per read
+constexpr size_t kRecvBuffer = size_t{20} * 65536;  // recvmmsg: up to 20 datagrams per read
 constexpr int kSocketBuffer = 4 << 20;
 
 std::string cid_key(const uint8_t* data, size_t len) {
