@@ -110,10 +110,11 @@ function countNl(s) {
     closeAll = async (closers) => Promise.all(closers.map((c) => c()));
   }
   // Warm-up: the first `warmupFollows` follows run for `warmupMs`, then close, before anything is
-  // read. Their hot functions get optimized now, so the process's first optimizing compile (V8
-  // paging TurboFan's code in from the node binary, once per process) lands before "before" for
-  // both clients, as dockerode's require already made it land; what the window then measures is
-  // what the follows themselves hold.
+  // read. Two one-time transients end here instead of inside the window: the process's first
+  // optimizing compile (V8 paging TurboFan's code in from the node binary; dockerode's require
+  // already did it, the addon's first hot loop does it) and the young generation that loading
+  // left behind (dockerode's require leaves 8 MiB, which V8 shrinks to 1 MiB after ~10 s idle;
+  // bench/idle.js). The window then measures what the follows themselves cost.
   if (open && warmupFollows > 0 && warmupMs > 0) {
     const warm = await Promise.all(ids.slice(0, warmupFollows).map((_, k) => open(k)));
     await sleep(warmupMs);
