@@ -24,9 +24,15 @@ if ! napi=$(node -p "require('node-addon-api').include_dir" 2>/dev/null); then
 fi
 nodedir=$(dirname "$(dirname "$(command -v node)")")/include/node
 echo "clang-tidy: cpp/node (flags of binding.gyp)"
-flags=(-x c++ -std=c++20 -Icpp "-I$napi" "-I$nodedir" -DNAPI_VERSION=8
-  -DNODE_ADDON_API_DISABLE_DEPRECATED -DNAPI_DISABLE_CPP_EXCEPTIONS
-  -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS)
+# the addon target's defines, read from binding.gyp (a Python literal once its comments are gone)
+mapfile -t defines < <(python3 -c '
+import ast, re
+gyp = ast.literal_eval(re.sub(r"(^|\s)#.*", r"\1", open("binding.gyp").read()))
+for t in gyp["targets"]:
+    if t["target_name"] == "alknet_docker":
+        print("\n".join("-D" + d for d in t["defines"]))')
+((${#defines[@]} > 0)) || { echo "lint: no defines read from binding.gyp"; exit 1; }
+flags=(-x c++ -std=c++20 -Icpp "-I$napi" "-I$nodedir" "${defines[@]}")
 read -ra pkg < <(pkg-config --cflags libngtcp2 libngtcp2_crypto_gnutls gnutls)
 git ls-files 'cpp/node/*.cc' | xargs -P "$JOBS" -I{} \
   clang-tidy -quiet --warnings-as-errors='*' {} -- "${flags[@]}" "${pkg[@]}"
