@@ -24,6 +24,10 @@ class TrackedSink {
     this._sink.outputs(items, bytes);
   }
 
+  output(item, bytes) {
+    this._sink.output(item, bytes);
+  }
+
   answered() {
     this._end();
     this._sink.answered();
@@ -169,6 +173,9 @@ class Client {
       const sink = {
         outputs(items) {
           for (const item of items) outputs.push(item);
+        },
+        output(item) {
+          outputs.push(item);
         },
         answered: () => settle(resolve, outputs[outputs.length - 1]),
         completed: () => settle(resolve, outputs),

@@ -17,19 +17,25 @@ const kError = 8;
 const kDrain = 9;
 const kOutputEvents = 10;
 
-// An output_events batch of the addon (cpp/node/event_queue.h): the output event objects of
-// logs, exec and run, built here from their parts — the same objects JSON.parse would give.
+// A delivery of exactly one output event comes as arguments (cpp/node/js_call.h), this first.
+const kOneOutputEvent = 11;
+
+// One output event of logs, exec or run from its parts (`f`: cpp/node/event_queue.h OutputPart
+// flags) — the same object JSON.parse would give.
+function outputEvent(payload, f, stamp) {
+  const stream = (f & 1) !== 0 ? 'stderr' : 'stdout';
+  if ((f & 8) !== 0) {
+    return (f & 2) === 0 ? { stream, text: payload, timestamp: stamp } : { base64: payload, stream, timestamp: stamp };
+  }
+  return (f & 2) === 0 ? { stream, text: payload } : { base64: payload, stream };
+}
+
+// An output_events batch of the addon (cpp/node/js_call.cc): [payloads, flags (one character per
+// event), timestamps, bytes]; the payloads array becomes the array of events.
 function outputEvents(value) {
   const [items, flags, stamps] = value;
   for (let i = 0; i < items.length; i++) {
-    const f = flags.charCodeAt(i);
-    const stream = (f & 1) !== 0 ? 'stderr' : 'stdout';
-    const payload = items[i];
-    if ((f & 8) !== 0) {
-      items[i] = (f & 2) === 0 ? { stream, text: payload, timestamp: stamps[i] } : { base64: payload, stream, timestamp: stamps[i] };
-    } else {
-      items[i] = (f & 2) === 0 ? { stream, text: payload } : { base64: payload, stream };
-    }
+    items[i] = outputEvent(items[i], flags.charCodeAt(i), stamps?.[i]);
   }
   return items;
 }
@@ -79,9 +85,14 @@ function dispatch(events, sink) {
 }
 
 // The receiver of a native call's deliveries, bound to the call's sink (one bound function per
-// call, no closure context).
-function deliver(events) {
-  dispatch(events, this);
+// call, no closure context): a batch array, or one output event as arguments — a follow's line
+// then allocates no array on its way to the consumer.
+function deliver(events, payload, flags, stamp, bytes) {
+  if (events === kOneOutputEvent) {
+    this.output(outputEvent(payload, flags, stamp), bytes);
+  } else {
+    dispatch(events, this);
+  }
 }
 
 // The control of a call of the in-process engine: its native.Call.

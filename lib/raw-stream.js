@@ -76,6 +76,7 @@ class RawStream extends Duplex {
   _sink() {
     return {
       outputs() {},
+      output() {},
       answered: () => this._fail(new CallError('the operation answered without switching to raw', { code: 'INTERNAL' })),
       completed: () => this._fail(new CallError('the operation completed without switching to raw', { code: 'INTERNAL' })),
       rawOpen: (tty) => this._onOpen(tty),

@@ -25,6 +25,10 @@ class SubscriptionSink {
     this._sub._push(items, bytes);
   }
 
+  output(item, bytes) {
+    this._sub._pushOne(item, bytes);
+  }
+
   answered() {
     this._sub._end(null);
   }
@@ -158,35 +162,59 @@ class Subscription {
 
   _push(items, bytes) {
     if (this._ended) return;
-    if (this._first !== null && items.length > 0) {
-      const first = this._first;
-      this._first = null;
-      if (!first(items[0], this)) items.shift();
-    }
-    if (this._keepTerminal && items.length > 0) {
-      const last = items[items.length - 1];
-      if (last !== null && typeof last === 'object' && last.terminal === true) {
-        items.pop();
-        const { terminal, ...result } = last;
-        this._result = result;
-      }
-    }
+    if (this._first !== null && items.length > 0 && !this._passFirst(items[0])) items.shift();
+    if (this._keepTerminal && items.length > 0 && this._keptAsResult(items[items.length - 1])) items.pop();
     if (items.length === 0) return;
     if (this._waiting && this._batches.length === 0) {
-      const resolve = this._resolve;
-      this._waiting = false;
-      this._resolve = null;
-      this._reject = null;
       if (items.length > 1) {
-        this._batches.push(items);
-        this._sizes.push(bytes);
-        this._index = 1;
-        this._queuedBytes += bytes;
-        this._checkPause();
+        this._enqueue(items, bytes);
+        this._index = 1; // items[0] goes to the waiting next()
       }
-      resolve({ value: items[0], done: false });
+      this._hand(items[0]);
       return;
     }
+    this._enqueue(items, bytes);
+  }
+
+  // One output, delivered without a batch array (a follow's line): no array is made unless it has
+  // to wait for the consumer.
+  _pushOne(item, bytes) {
+    if (this._ended) return;
+    if (this._first !== null && !this._passFirst(item)) return;
+    if (this._keepTerminal && this._keptAsResult(item)) return;
+    if (this._waiting && this._batches.length === 0) {
+      this._hand(item);
+      return;
+    }
+    this._enqueue([item], bytes);
+  }
+
+  // Shows the first output to the `first` option; false when it is to be dropped.
+  _passFirst(item) {
+    const first = this._first;
+    this._first = null;
+    return first(item, this);
+  }
+
+  // With terminal "completed": the terminal output becomes `completed`'s value, not an item.
+  _keptAsResult(item) {
+    if (item === null || typeof item !== 'object' || item.terminal !== true) return false;
+    const { terminal, ...result } = item;
+    this._result = result;
+    return true;
+  }
+
+  // Settles the pending next() with `item`.
+  _hand(item) {
+    const resolve = this._resolve;
+    this._waiting = false;
+    this._resolve = null;
+    this._reject = null;
+    resolve({ value: item, done: false });
+  }
+
+  // Queues a batch for the consumer; pauses the transport above the high-water mark.
+  _enqueue(items, bytes) {
     this._batches.push(items);
     this._sizes.push(bytes);
     this._queuedBytes += bytes;

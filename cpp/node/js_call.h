@@ -30,13 +30,17 @@ class JsCall : public Napi::ObjectWrap<JsCall>, public call::CallSink, public De
  public:
   /// JS-side bytes of undelivered events above which writable() turns false.
   static constexpr size_t kHighWater = size_t{1} << 20;
+  /// The first receiver argument of a one-output-event delivery; never an EventKind.
+  static constexpr int kOneOutputEvent = 11;
 
   static Napi::Function Define(Napi::Env env);
 
   /// new Call(engine, operationId, inputJsonText, raw, receiver): validates and starts the call.
   /// Errors of the call itself (unknown operation, bad input, …) arrive as an error event, never
   /// as an exception. The receiver gets one array [kind, value, kind, value, …] per delivery (see
-  /// EventKind for kinds and values).
+  /// EventKind for kinds and values) — except a delivery of exactly one output event (a follow's
+  /// line), which comes as the arguments (kOneOutputEvent, payload, flags, timestamp|undefined,
+  /// bytes), with no array at all.
   explicit JsCall(const Napi::CallbackInfo& info);
   ~JsCall() override;
 
@@ -82,6 +86,9 @@ class JsCall : public Napi::ObjectWrap<JsCall>, public call::CallSink, public De
   void terminal();  // state → done, handler retired
   void retire_handler(bool cancel);
   void release();  // drops every strong reference; no more deliveries
+  // Calls the receiver with `args`, releasing the call first when this delivery is its last.
+  void call_receiver(Napi::Env env, std::initializer_list<napi_value> args);
+  void after_delivery();  // the release or on_writable() a delivery leaves to do
 
   Addon* addon_ = nullptr;
   EngineHost* host_ = nullptr;  // valid while live

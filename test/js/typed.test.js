@@ -111,6 +111,50 @@ test('output events: UTF-8 as text, other bytes as base64, with the documented k
   await released(engine);
 });
 
+// Lines that arrive one at a time reach JS as one event per delivery (no batch arrays, see
+// cpp/node/js_call.h); lines read at once come as one batch. Both must give the same objects, for
+// every kind of event: text and base64, stdout and stderr, with and without timestamps.
+test('output events: one at a time and in a batch give the same objects', async () => {
+  const spaced = (lines) => lines.join('; sleep 0.3; ');
+  // run() carries the bytes as they are (attach): not UTF-8 becomes base64.
+  const run = engine.containers.run(
+    spec(['sh', '-c', spaced(["printf 'a\\n'", "printf '\\377\\n' >&2", "printf 'b\\n' >&2", "printf '\\376\\n'"])]),
+  );
+  const events = [];
+  for await (const e of run) events.push(e);
+  assert.deepEqual(await run.completed, { exitCode: 0 });
+  assert.deepEqual(events, [
+    { stream: 'stdout', text: 'a\n' },
+    { base64: Buffer.from([0xff, 0x0a]).toString('base64'), stream: 'stderr' },
+    { stream: 'stderr', text: 'b\n' },
+    { base64: Buffer.from([0xfe, 0x0a]).toString('base64'), stream: 'stdout' },
+  ]);
+  assert.deepEqual(Object.keys(events[1]), ['base64', 'stream']);
+  // logs with timestamps: followed while the lines come, then read back in one go.
+  const { id } = await engine.containers.create(spec(['sh', '-c', spaced(["echo a", "echo b >&2", "echo c"])]));
+  try {
+    await engine.containers.start(id);
+    const followed = [];
+    for await (const e of engine.containers.logs(id, { follow: true, timestamps: true })) followed.push(e);
+    const batched = [];
+    for await (const e of engine.containers.logs(id, { timestamps: true })) batched.push(e);
+    assert.deepEqual(
+      followed.map(({ timestamp, ...rest }) => rest),
+      [
+        { stream: 'stdout', text: 'a\n' },
+        { stream: 'stderr', text: 'b\n' },
+        { stream: 'stdout', text: 'c\n' },
+      ],
+    );
+    assert.deepEqual(followed, batched);
+    for (const e of followed) assert.deepEqual(Object.keys(e), ['stream', 'text', 'timestamp']);
+    assert.ok(followed.every((e) => /^\d{4}-\d\d-\d\dT/.test(e.timestamp)));
+  } finally {
+    await engine.containers.remove(id, { force: true });
+  }
+  await released(engine);
+});
+
 test('CallError: a missing container', async () => {
   const err = await engine.containers.inspect('alknet-no-such-container').catch((e) => e);
   assert.ok(err instanceof CallError);
