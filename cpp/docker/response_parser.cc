@@ -10,16 +10,25 @@ ResponseParser* self(llhttp_t* p) {
 
 }  // namespace
 
+// One table of callbacks for every parser (184 bytes each would hold the same pointers).
+const llhttp_settings_t& ResponseParser::settings() {
+  static const llhttp_settings_t table = [] {
+    llhttp_settings_t t{};
+    llhttp_settings_init(&t);
+    t.on_message_begin = &ResponseParser::on_message_begin;
+    t.on_header_field = &ResponseParser::on_header_field;
+    t.on_header_value = &ResponseParser::on_header_value;
+    t.on_header_value_complete = &ResponseParser::on_header_value_complete;
+    t.on_headers_complete = &ResponseParser::on_headers_complete;
+    t.on_body = &ResponseParser::on_body_cb;
+    t.on_message_complete = &ResponseParser::on_message_complete;
+    return t;
+  }();
+  return table;
+}
+
 ResponseParser::ResponseParser(Sink& sink) : sink_(sink) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = &ResponseParser::on_message_begin;
-  settings_.on_header_field = &ResponseParser::on_header_field;
-  settings_.on_header_value = &ResponseParser::on_header_value;
-  settings_.on_header_value_complete = &ResponseParser::on_header_value_complete;
-  settings_.on_headers_complete = &ResponseParser::on_headers_complete;
-  settings_.on_body = &ResponseParser::on_body_cb;
-  settings_.on_message_complete = &ResponseParser::on_message_complete;
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+  llhttp_init(&parser_, HTTP_RESPONSE, &settings());
   parser_.data = this;
 }
 

@@ -70,6 +70,7 @@ class ResponseParser {
   bool keep_alive() const { return keep_alive_; }
 
  private:
+  static const llhttp_settings_t& settings();  // the callbacks below, shared by every parser
   static int on_message_begin(llhttp_t* p);
   static int on_header_field(llhttp_t* p, const char* at, size_t len);
   static int on_header_value(llhttp_t* p, const char* at, size_t len);
@@ -83,7 +84,6 @@ class ResponseParser {
   bool count_head(size_t n);
 
   Sink& sink_;
-  llhttp_settings_t settings_{};
   llhttp_t parser_{};
   Response head_;
   std::string field_;

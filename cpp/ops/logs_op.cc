@@ -80,7 +80,8 @@ class LogsHandler : public call::Handler {
       : services_(services),
         request_(std::move(request)),
         sink_(sink),
-        pump_(sink, {.timestamps = request_.input.value("timestamps", false)}) {}
+        pump_(sink, {.timestamps = request_.input.value("timestamps", false)}),
+        follow_(request_.input.value("follow", false)) {}
 
   void start() override {
     // Validate everything before the first docker request.
@@ -93,6 +94,8 @@ class LogsHandler : public call::Handler {
         [this, req = std::move(req).value()](Result<json, CallError> r) mutable {
           on_inspect(std::move(r), std::move(req));
         });
+    // A follow may run for hours: keep nothing of the request it no longer needs.
+    request_ = call::CallRequest{};
   }
 
   void on_writable() override { pump_.on_writable(); }
@@ -109,7 +112,7 @@ class LogsHandler : public call::Handler {
     // The full id pins the logs to the container that was checked.
     req.path = container_path(json{{"containerId", id}}, "/logs").value();
     logs_request_ = std::move(req);
-    if (request_.input.value("follow", false) && is_created(inspect)) return await_start(id);
+    if (follow_ && is_created(inspect)) return await_start(id);
     stream_logs();
   }
 
@@ -191,6 +194,7 @@ class LogsHandler : public call::Handler {
   call::CallRequest request_;
   call::CallSink& sink_;
   OutputPump pump_;
+  const bool follow_;
   bool tty_ = false;
   docker::Request logs_request_;
   std::unique_ptr<docker::RequestHandle> check_;
