@@ -4,7 +4,8 @@
 //
 //   node quic.js [--reps 5 --warmup 1 --modes handshake,idle,logs-real,logs-replay,attach
 //                 --handshakes 200 --follows 1000 --followContainers 1 --logBytes 67108864
-//                 --replayBytes 67108864 --lineLen 100 --attachBytes 67108864 --vias inproc,quic,unix]
+//                 --replayBytes 67108864 --lineLen 100 --attachBytes 67108864 --attachLogDriver json-file
+//                 --vias inproc,quic,unix]
 //
 // Every measurement is a run of the C++ program bench/cpp/quic_bench (QUIC_BENCH; built with
 // -DALK_BENCH=ON), one process per run, so each run's CPU and memory are its own:
@@ -27,7 +28,8 @@
 //   logs-real    a follow of a container that printed --logBytes in --lineLen-byte lines and exited.
 //   logs-replay  the same from lib/fake-daemon.js (dockerd 20.10's wire format from memory): the
 //                client side is the limit, not the daemon.
-//   attach       --attachBytes through a `cat` container (OpenStdin, StdinOnce) on the raw carriage.
+//   attach       --attachBytes through a `cat` container (OpenStdin, StdinOnce) on the raw carriage;
+//                --attachLogDriver none takes dockerd's logging of the echoed bytes out of the run.
 
 const dgram = require('node:dgram');
 const fs = require('node:fs');
@@ -48,6 +50,7 @@ const opt = c.options({
   replayBytes: 64 << 20,
   lineLen: 100,
   attachBytes: 64 << 20,
+  attachLogDriver: 'json-file',
   vias: 'inproc,quic,unix',
   settle: 3,
   maxStreams: 2048,
@@ -268,7 +271,7 @@ async function main() {
 
   if (modes.includes('attach')) {
     results.attach = await interleaved('attach', vias, (via) =>
-      bench('attach', [...common(serve), '--via', via, '--bytes', String(opt.attachBytes), '--image', c.IMAGE, '--docker-cli', c.DOCKER_CLI]),
+      bench('attach', [...common(serve), '--via', via, '--bytes', String(opt.attachBytes), '--image', c.IMAGE, '--docker-cli', c.DOCKER_CLI, '--log-driver', opt.attachLogDriver]),
     );
   }
   await serve.stop();

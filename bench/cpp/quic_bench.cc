@@ -13,7 +13,8 @@
 //
 // Common: --quic ADDR, --unix ADDR, --certs DIR (ca.crt, client-a.crt/.key from
 // scripts/make-certs.sh), --docker-host unix://… (in-process engine; default $DOCKER_HOST),
-// --image (attach; default alknet-test/busybox:latest), --docker-cli (default /usr/bin/docker).
+// --image (attach; default alknet-test/busybox:latest), --log-driver (attach; default json-file),
+// --docker-cli (default /usr/bin/docker).
 #include <unistd.h>
 
 #include <algorithm>
@@ -514,6 +515,7 @@ json attach(const Flags& flags) {
   const size_t chunk = static_cast<size_t>(flags.num("chunk", 65536));
   const std::string cli = flags.str("docker-cli", "/usr/bin/docker");
   const std::string image = flags.str("image", "alknet-test/busybox:latest");
+  const std::string log_driver = flags.str("log-driver", "json-file");
   Bench bench(flags);
   uv_loop_t* loop = bench.loop();
   const pid_t server = bench.server_pid();
@@ -521,7 +523,8 @@ json attach(const Flags& flags) {
 
   // A `cat` with OpenStdin + StdinOnce, started before the attach: it blocks on its stdin, so no
   // output is missed, and the end of stdin ends it.
-  const std::string id = sh(cli + " create -i --label bench=1 --network none " + image + " cat");
+  const std::string id = sh(cli + " create -i --label bench=1 --network none --log-driver " +
+                            log_driver + " " + image + " cat");
   struct Remove {
     std::string cmd;
     ~Remove() {
