@@ -2,15 +2,9 @@
 
 const { CallError, cancelledError, abortReason, callSignal, callHighWaterMark } = require('./errors');
 
-const kDefaultHighWater = 1 << 20;
+const { openPending, resolvePending, rejectPending } = require('./pending');
 
-// The executor of next()'s promises. `capturing` is the subscription being waited on, set and
-// cleared around the synchronous `new Promise`, so a wait allocates no closure of its own.
-let capturing = null;
-function capture(resolve, reject) {
-  capturing._resolve = resolve;
-  capturing._reject = reject;
-}
+const kDefaultHighWater = 1 << 20;
 
 /**
  * The sink a Subscription hands its transport: one object with prototype methods, so a
@@ -92,9 +86,8 @@ class Subscription {
     this._paused = false;
     this._ended = false; // no more outputs will arrive
     this._error = null; // thrown once the queue is drained
-    this._waiting = false; // a next() is pending: settled through _resolve / _reject
-    this._resolve = null;
-    this._reject = null;
+    this._waiting = false; // a next() is pending: settled through the wait in _slot (pending.js)
+    this._slot = -1;
     this._done = false; // the iterator finished
     this._result = undefined;
     // `completed` is made when first read (many consumers never read it); until then the outcome
@@ -206,11 +199,10 @@ class Subscription {
 
   // Settles the pending next() with `item`.
   _hand(item) {
-    const resolve = this._resolve;
+    const slot = this._slot;
     this._waiting = false;
-    this._resolve = null;
-    this._reject = null;
-    resolve({ value: item, done: false });
+    this._slot = -1;
+    resolvePending(slot, { value: item, done: false });
   }
 
   // Queues a batch for the consumer; pauses the transport above the high-water mark.
@@ -269,18 +261,16 @@ class Subscription {
 
   // Settles the pending next() at the end of the queue.
   _finish() {
-    const resolve = this._resolve;
-    const reject = this._reject;
+    const slot = this._slot;
     this._waiting = false;
-    this._resolve = null;
-    this._reject = null;
+    this._slot = -1;
     this._done = true;
     if (this._error) {
       const err = this._error;
       this._error = null;
-      reject(err);
+      rejectPending(slot, err);
     } else {
-      resolve({ value: undefined, done: true });
+      resolvePending(slot, { value: undefined, done: true });
     }
   }
 
@@ -306,10 +296,8 @@ class Subscription {
     if (this._waiting) {
       return Promise.reject(new Error('next() called while a previous next() is pending'));
     }
-    // No closure per wait: the module's executor stores the resolvers on the subscription.
-    capturing = this;
-    const promise = new Promise(capture);
-    capturing = null;
+    // A promise without resolving functions on the JS heap (pending.js).
+    const promise = openPending(this);
     this._waiting = true;
     if (this._ended) this._finish();
     return promise;

@@ -9,6 +9,7 @@
 #include "node/engine_wrap.h"
 #include "node/flusher.h"
 #include "node/js_call.h"
+#include "node/pending.h"
 #include "node/quic_connection_wrap.h"
 #include "node/quic_host.h"
 #include "node/quic_stream_wrap.h"
@@ -73,6 +74,7 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("Call", JsCall::Define(env));
   exports.Set("QuicConnection", QuicConnectionWrap::Define(env));
   exports.Set("QuicStream", QuicStreamWrap::Define(env));
+  define_pending(env, exports);
   exports.Set("uvVersion", Napi::String::New(env, uv_version_string()));
   return exports;
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <set>
+#include <vector>
 
 namespace alk::node {
 
@@ -38,6 +39,8 @@ struct Addon {
   size_t quic_freeing = 0;
   /// Env teardown: runs once quic_freeing falls to zero.
   std::function<void()> on_quic_freed;
+  /// The waits of JS iterators' next(), by slot (pending.h); nullptr for a free slot.
+  std::vector<napi_deferred> pending;
   /// Request ids of in-process calls ("js-N").
   uint64_t next_call_id = 0;
   /// The env is being torn down: no more JS calls, no new engines.

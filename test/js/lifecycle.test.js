@@ -211,7 +211,7 @@ test('two worker threads use the addon at once', async () => {
   assert.deepEqual(codes, [1, 1]);
 });
 
-test('worker.terminate() while an engine closes and streams are open', async () => {
+test('worker.terminate() while an engine closes, streams are open and a for await waits', async () => {
   process.env.ALKNET_LIB = LIB;
   const source = `
     const { parentPort } = require('node:worker_threads');
@@ -219,7 +219,10 @@ test('worker.terminate() while an engine closes and streams are open', async () 
     const a = new Engine();
     const b = new Engine();
     a.system.events();
-    b.system.events();
+    // A for await waiting in next() when the worker goes: its promise is the addon's (pending.js).
+    (async () => {
+      for await (const event of b.system.events()) void event;
+    })();
     a.system.ping().then(() => {
       a.close();
       parentPort.postMessage('closing');

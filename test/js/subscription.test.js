@@ -99,3 +99,40 @@ test('a pending next() ends with done when the call completes; a second concurre
   assert.deepEqual(await first, { value: undefined, done: true });
   assert.deepEqual(await sub.next(), { value: undefined, done: true });
 });
+
+test('waits made by the addon (lib/pending.js): settled in any order, slots reused, misuse refused', async () => {
+  const native = require('../../lib/native');
+  const { openPending, resolvePending, rejectPending } = require('../../lib/pending');
+  const a = {};
+  const b = {};
+  const pa = openPending(a);
+  const pb = openPending(b);
+  assert.notEqual(a._slot, b._slot);
+  rejectPending(b._slot, new Error('b failed'));
+  resolvePending(a._slot, { value: 1, done: false });
+  assert.deepEqual(await pa, { value: 1, done: false });
+  await assert.rejects(pb, /b failed/);
+
+  const c = {};
+  const pc = openPending(c);
+  assert.ok(c._slot === a._slot || c._slot === b._slot, 'a settled slot is reused');
+  assert.throws(() => native.pendingWait(c._slot), { name: 'TypeError', message: /already has a wait/ });
+  for (const bad of [-1, 1.5, 'x', undefined, 2 ** 32, 1e6]) {
+    assert.throws(() => native.pendingWait(bad), TypeError, String(bad));
+    assert.throws(() => native.pendingSettle(bad, 0, true), TypeError, String(bad));
+  }
+  resolvePending(c._slot, 'c');
+  assert.equal(await pc, 'c');
+  assert.throws(() => native.pendingSettle(c._slot, 0, true), { name: 'TypeError', message: /no wait/ });
+});
+
+test('many subscriptions waiting at once each get their own output', async () => {
+  const subs = Array.from({ length: 50 }, () => fake());
+  const firsts = subs.map(({ sub }) => sub.next());
+  subs.forEach(({ sink }, i) => sink.output({ n: i }, 1));
+  const got = await Promise.all(firsts);
+  assert.deepEqual(got.map((r) => r.value.n), subs.map((_, i) => i));
+  const ends = subs.map(({ sub }) => sub.next());
+  subs.forEach(({ sink }) => sink.completed());
+  for (const end of await Promise.all(ends)) assert.deepEqual(end, { value: undefined, done: true });
+});
