@@ -86,8 +86,7 @@ class Subscription {
     this._paused = false;
     this._ended = false; // no more outputs will arrive
     this._error = null; // thrown once the queue is drained
-    this._waiting = false; // a next() is pending: settled through the wait in _slot (pending.js)
-    this._slot = -1;
+    this._slot = -1; // ≥ 0 while a next() is pending: the slot of its wait (pending.js)
     this._done = false; // the iterator finished
     this._result = undefined;
     // `completed` is made when first read (many consumers never read it); until then the outcome
@@ -158,7 +157,7 @@ class Subscription {
     if (this._first !== null && items.length > 0 && !this._passFirst(items[0])) items.shift();
     if (this._keepTerminal && items.length > 0 && this._keptAsResult(items[items.length - 1])) items.pop();
     if (items.length === 0) return;
-    if (this._waiting && this._batches.length === 0) {
+    if (this._slot >= 0 && this._batches.length === 0) {
       if (items.length > 1) {
         this._enqueue(items, bytes);
         this._index = 1; // items[0] goes to the waiting next()
@@ -175,7 +174,7 @@ class Subscription {
     if (this._ended) return;
     if (this._first !== null && !this._passFirst(item)) return;
     if (this._keepTerminal && this._keptAsResult(item)) return;
-    if (this._waiting && this._batches.length === 0) {
+    if (this._slot >= 0 && this._batches.length === 0) {
       this._hand(item);
       return;
     }
@@ -200,7 +199,6 @@ class Subscription {
   // Settles the pending next() with `item`.
   _hand(item) {
     const slot = this._slot;
-    this._waiting = false;
     this._slot = -1;
     resolvePending(slot, { value: item, done: false });
   }
@@ -226,7 +224,7 @@ class Subscription {
     this._detachSignal();
     if (err) this._error = err;
     this._settleCompleted(err);
-    if (this._waiting && this._batches.length === 0) this._finish();
+    if (this._slot >= 0 && this._batches.length === 0) this._finish();
   }
 
   _abort() {
@@ -249,7 +247,7 @@ class Subscription {
       this._settleCompleted(reason);
     }
     if (quiet) this._done = true;
-    if (this._waiting) this._finish();
+    if (this._slot >= 0) this._finish();
   }
 
   _detachSignal() {
@@ -262,7 +260,6 @@ class Subscription {
   // Settles the pending next() at the end of the queue.
   _finish() {
     const slot = this._slot;
-    this._waiting = false;
     this._slot = -1;
     this._done = true;
     if (this._error) {
@@ -293,12 +290,11 @@ class Subscription {
   next() {
     if (this._batches.length > 0) return Promise.resolve({ value: this._take(), done: false });
     if (this._done) return Promise.resolve({ value: undefined, done: true });
-    if (this._waiting) {
+    if (this._slot >= 0) {
       return Promise.reject(new Error('next() called while a previous next() is pending'));
     }
     // A promise without resolving functions on the JS heap (pending.js).
     const promise = openPending(this);
-    this._waiting = true;
     if (this._ended) this._finish();
     return promise;
   }
