@@ -5,6 +5,7 @@
 //   node quic.js [--reps 5 --warmup 1 --modes handshake,idle,logs-real,logs-replay,attach
 //                 --handshakes 200 --follows 1000 --followContainers 1 --logBytes 67108864
 //                 --replayBytes 67108864 --lineLen 100 --attachBytes 67108864 --attachLogDriver json-file
+//                 --attachDirections both,in,out
 //                 --vias inproc,quic,unix]
 //
 // Every measurement is a run of the C++ program bench/cpp/quic_bench (QUIC_BENCH; built with
@@ -30,6 +31,8 @@
 //                client side is the limit, not the daemon.
 //   attach       --attachBytes through a `cat` container (OpenStdin, StdinOnce) on the raw carriage;
 //                --attachLogDriver none takes dockerd's logging of the echoed bytes out of the run.
+//                --attachDirections: both (through `cat` and back), in (stdin into `cat >/dev/null`),
+//                out (`head -c` of /dev/zero on stdout); a row each, the payload counted once.
 
 const dgram = require('node:dgram');
 const fs = require('node:fs');
@@ -51,6 +54,7 @@ const opt = c.options({
   lineLen: 100,
   attachBytes: 64 << 20,
   attachLogDriver: 'json-file',
+  attachDirections: 'both,in,out',
   vias: 'inproc,quic,unix',
   settle: 3,
   maxStreams: 2048,
@@ -60,6 +64,9 @@ const QUIC_BENCH = path.resolve(
   process.env.QUIC_BENCH ?? path.join(path.dirname(c.ALK_BIN), 'bench', 'cpp', 'quic_bench'),
 );
 const MAKE_CERTS = path.join(c.ALK_ROOT, 'scripts', 'make-certs.sh');
+
+/** Where each attach direction's runs go in results (both keeps its older name). */
+const ATTACH_KEYS = { both: 'attach', in: 'attachIn', out: 'attachOut' };
 
 const children = new Set(); // long-running processes to stop at the end
 const containers = []; // ids to remove at the end
@@ -270,9 +277,12 @@ async function main() {
   }
 
   if (modes.includes('attach')) {
-    results.attach = await interleaved('attach', vias, (via) =>
-      bench('attach', [...common(serve), '--via', via, '--bytes', String(opt.attachBytes), '--image', c.IMAGE, '--docker-cli', c.DOCKER_CLI, '--log-driver', opt.attachLogDriver]),
-    );
+    for (const direction of String(opt.attachDirections).split(',')) {
+      if (!ATTACH_KEYS[direction]) throw new Error(`--attachDirections: ${direction} is not both, in or out`);
+      results[ATTACH_KEYS[direction]] = await interleaved(`attach ${direction}`, vias, (via) =>
+        bench('attach', [...common(serve), '--via', via, '--direction', direction, '--bytes', String(opt.attachBytes), '--image', c.IMAGE, '--docker-cli', c.DOCKER_CLI, '--log-driver', opt.attachLogDriver]),
+      );
+    }
   }
   await serve.stop();
   results.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -305,7 +315,10 @@ function report(r, vias) {
   ];
   throughput(`logs follow, real daemon, ${(opt.logBytes / 2 ** 20).toFixed(0)} MiB in ${opt.lineLen} B lines`, r.logsReal);
   throughput(`logs follow, replay daemon, ${(opt.replayBytes / 2 ** 20).toFixed(0)} MiB`, r.logsReplay);
-  throughput(`attach through \`cat\`, ${(opt.attachBytes / 2 ** 20).toFixed(0)} MiB, raw carriage`, r.attach);
+  const mib = (opt.attachBytes / 2 ** 20).toFixed(0);
+  throughput(`attach through \`cat\` and back, ${mib} MiB, raw carriage`, r.attach);
+  throughput(`attach, stdin only (into \`cat >/dev/null\`), ${mib} MiB`, r.attachIn);
+  throughput(`attach, stdout only (\`head -c\` of /dev/zero), ${mib} MiB`, r.attachOut);
   lines.push(...rows);
   if (r.handshake) {
     const h = r.handshake;

@@ -9,7 +9,7 @@
 //   quic_bench logs         --via quic|unix|inproc --container ID --expect-bytes N --expect-lines L
 //                           [--server-pid PID]
 //   quic_bench attach       --via quic|unix|inproc [--bytes 67108864] [--chunk 65536]
-//                           [--server-pid PID]
+//                           [--direction both|in|out] [--server-pid PID]
 //
 // Common: --quic ADDR, --unix ADDR, --certs DIR (ca.crt, client-a.crt/.key from
 // scripts/make-certs.sh), --docker-host unix://… (in-process engine; default $DOCKER_HOST),
@@ -508,7 +508,25 @@ json logs(const Flags& flags) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// attach: bytes through `cat` and back, over the raw carriage.
+// attach: bytes over the raw carriage, one way or both.
+//   both  --bytes through `cat` and back: every byte crosses the transport twice;
+//   in    --bytes of stdin into `cat >/dev/null`: nothing comes back;
+//   out   a line on stdin starts `head -c <bytes> /dev/zero`: only output crosses.
+
+struct AttachShape {
+  const char* command;  // the container's command line, as the docker CLI takes it
+  bool sends_payload;   // stdin carries --bytes (otherwise one line that starts the output)
+  bool expects_echo;    // stdout repeats the payload (otherwise it is zeros, or nothing)
+};
+
+AttachShape attach_shape(const std::string& direction) {
+  if (direction == "both") return {"cat", true, true};
+  if (direction == "in") return {"sh -c 'cat >/dev/null'", true, false};
+  if (direction == "out") {
+    return {"sh -c 'read -r _ && head -c \"$ALK_BENCH_BYTES\" /dev/zero'", false, false};
+  }
+  throw std::runtime_error("--direction must be both, in or out, not " + direction);
+}
 
 json attach(const Flags& flags) {
   const int64_t total = flags.num("bytes", int64_t{64} << 20);
@@ -516,15 +534,18 @@ json attach(const Flags& flags) {
   const std::string cli = flags.str("docker-cli", "/usr/bin/docker");
   const std::string image = flags.str("image", "alknet-test/busybox:latest");
   const std::string log_driver = flags.str("log-driver", "json-file");
+  const std::string direction = flags.str("direction", "both");
+  const AttachShape shape = attach_shape(direction);
   Bench bench(flags);
   uv_loop_t* loop = bench.loop();
   const pid_t server = bench.server_pid();
   const bool remote = flags.str("via", "quic") != "inproc";
 
-  // A `cat` with OpenStdin + StdinOnce, started before the attach: it blocks on its stdin, so no
-  // output is missed, and the end of stdin ends it.
-  const std::string id = sh(cli + " create -i --label bench=1 --network none --log-driver " +
-                            log_driver + " " + image + " cat");
+  // Created with OpenStdin + StdinOnce and started before the attach: the command first blocks on
+  // its stdin, so no output is missed, and the end of stdin ends it.
+  const std::string id =
+      sh(cli + " create -i --label bench=1 --network none --log-driver " + log_driver +
+         " -e ALK_BENCH_BYTES=" + std::to_string(total) + " " + image + " " + shape.command);
   struct Remove {
     std::string cmd;
     ~Remove() {
@@ -546,13 +567,16 @@ json attach(const Flags& flags) {
   std::optional<call::CallError> error;
   double t1 = 0;
   client::ClientCall* call = nullptr;
+  const int64_t to_send = shape.sends_payload ? total : 1;
+  const int64_t to_receive = shape.sends_payload && !shape.expects_echo ? 0 : total;
+  if (!shape.sends_payload) block[0] = '\n';
   auto pump = [&] {
-    while (call && sent < total && call->writable()) {
-      const size_t n = static_cast<size_t>(std::min<int64_t>(total - sent, chunk));
+    while (call && sent < to_send && call->writable()) {
+      const size_t n = static_cast<size_t>(std::min<int64_t>(to_send - sent, chunk));
       call->send_stdin(std::string_view(block.data(), n));
       sent += static_cast<int64_t>(n);
     }
-    if (call && sent == total && !stdin_ended) {
+    if (call && sent == to_send && !stdin_ended) {
       stdin_ended = true;
       call->end_stdin();
     }
@@ -563,6 +587,11 @@ json attach(const Flags& flags) {
   ev.on_chunk = [&](wire::ChunkType type, std::string_view bytes) {
     if (type != wire::ChunkType::stdout_data) {
       stderr_bytes += static_cast<int64_t>(bytes.size());
+      return;
+    }
+    if (!shape.expects_echo) {
+      if (bytes.find_first_not_of('\0') != std::string_view::npos) ++mismatches;
+      received += static_cast<int64_t>(bytes.size());
       return;
     }
     size_t off = 0;
@@ -596,20 +625,18 @@ json attach(const Flags& flags) {
   call = nullptr;
   c.reset();
   if (error) throw std::runtime_error("attach failed: " + error_text(error));
-  if (received != total || stderr_bytes != 0 || mismatches != 0 || exit_code != 0) {
+  if (received != to_receive || stderr_bytes != 0 || mismatches != 0 || exit_code != 0) {
     throw std::runtime_error("attach: sent " + std::to_string(sent) + " B, got back " +
                              std::to_string(received) + " B (" + std::to_string(mismatches) +
                              " mismatching pieces), " + std::to_string(stderr_bytes) +
                              " B on stderr, exit " + std::to_string(exit_code));
   }
   const double ms = t1 - t0;
-  return {{"mode", "attach"},
-          {"via", flags.str("via", "quic")},
-          {"ms", ms},
-          {"bytes", received},
-          {"MBps", static_cast<double>(received) / 1e6 / (ms / 1000)},
-          {"clientCpuS", client_cpu},
-          {"serverCpuS", server_cpu}};
+  // Throughput counts the payload once, whichever way it went.
+  return {{"mode", "attach"},         {"via", flags.str("via", "quic")},
+          {"direction", direction},   {"ms", ms},
+          {"bytes", total},           {"MBps", static_cast<double>(total) / 1e6 / (ms / 1000)},
+          {"clientCpuS", client_cpu}, {"serverCpuS", server_cpu}};
 }
 
 }  // namespace

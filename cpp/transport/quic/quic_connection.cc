@@ -16,7 +16,8 @@ namespace {
 constexpr size_t kMaxVec = 16;                // iovecs per writev_stream call
 constexpr size_t kCoalesceLimit = 64u << 10;  // small writes are merged into chunks up to this
 constexpr unsigned kMaxCloseResends = 16;
-// A fully consumed receive buffer keeps up to this much capacity.
+// A fully consumed receive buffer keeps up to this much capacity; a partly consumed one drops
+// its consumed front once that is at least this large.
 constexpr size_t kRxKeepCapacity = 128u << 10;
 // Datagram size until the handshake is confirmed: QUIC's minimum, which ngtcp2 also starts with.
 constexpr size_t kHandshakeUdpPayload = 1200;
@@ -752,14 +753,18 @@ void QuicConnection::stream_consume(int64_t id, size_t n) {
   if (n == 0) return;
   s->rx_pos += n;
   if (s->rx_pos == s->rx.size()) {
-    // Keep the capacity for the next packets (no regrowth per burst), unless a burst made the
-    // buffer large: an idle stream should not sit on megabytes.
-    if (s->rx.capacity() > kRxKeepCapacity) {
-      std::string().swap(s->rx);
-    } else {
-      s->rx.clear();
-    }
+    s->rx.clear();
     s->rx_pos = 0;
+    if (s->rx.capacity() > kRxKeepCapacity) {
+      // Too large to sit on an idle stream, and too costly to free after every batch of a bulk
+      // transfer (malloc trims and regrows its heap: a brk and fresh page faults per read). The
+      // connection keeps the largest one up to the initial stream window as its spare.
+      if (s->rx.capacity() <= std::max<size_t>(kRxKeepCapacity, options_.stream_window) &&
+          s->rx.capacity() > spare_rx_.capacity()) {
+        spare_rx_.swap(s->rx);
+      }
+      std::string().swap(s->rx);
+    }
   } else if (s->rx_pos >= kRxKeepCapacity && s->rx_pos * 2 >= s->rx.size()) {
     // A consumer taking part of the bytes: drop the consumed front once it is the larger part,
     // so the move costs no more than what was consumed.
@@ -860,6 +865,11 @@ int QuicConnection::on_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id
   if (s->read_shut) {
     ngtcp2_conn_extend_max_offset(c->conn_, len);  // nobody reads it: give the credit back
     return 0;
+  }
+  if (s->rx.empty() && len > s->rx.capacity() - s->rx.size() &&
+      c->spare_rx_.capacity() > s->rx.capacity()) {
+    s->rx.swap(c->spare_rx_);  // the spare's larger capacity; the small buffer becomes the spare
+    s->rx_pos = 0;
   }
   s->rx.append(reinterpret_cast<const char*>(data), len);
   if (flags & NGTCP2_STREAM_DATA_FLAG_FIN) s->rx_fin = true;

@@ -157,9 +157,7 @@ void QuicLink::schedule() {
 }
 
 void QuicLink::schedule_delivery(int64_t id) {
-  if (std::find(deliveries_.begin(), deliveries_.end(), id) == deliveries_.end()) {
-    deliveries_.push_back(id);
-  }
+  if (delivery_queued_.insert(id).second) deliveries_.push_back(id);
   schedule();
 }
 
@@ -246,7 +244,9 @@ void QuicLink::process_events() {
         owner_.on_link_peer_stream(*this, ev.stream);
         break;
       case QuicEvent::Type::stream_readable:
-        if (QuicStream* s = stream(ev.stream)) s->on_readable();
+        // Delivered from the idle phase, once every datagram of this read is in: a receiver
+        // gets the batch at once (stdin reaches docker in one write, not one per packet).
+        schedule_delivery(ev.stream);
         break;
       case QuicEvent::Type::stream_reset:
         if (QuicStream* s = stream(ev.stream)) s->on_peer_reset(ev.code);
@@ -284,6 +284,7 @@ void QuicLink::handle_ended() {
 void QuicLink::deliver_pending() {
   std::vector<int64_t> ids;
   ids.swap(deliveries_);
+  delivery_queued_.clear();
   for (int64_t id : ids) {
     if (QuicStream* s = stream(id)) s->on_readable();
   }

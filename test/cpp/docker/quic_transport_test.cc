@@ -551,6 +551,71 @@ TEST_F(QuicTransportTest, AClientThatFinsRightAfterTheRequestStillGetsTheWholeAn
      true);
 }
 
+// Counts what one stream delivered to the server, and how many deliveries it took.
+struct DeliveryLog {
+  size_t deliveries = 0;
+  size_t bytes = 0;
+  bool fin = false;
+};
+
+class DeliveryCounter final : public transport::StreamReceiver {
+ public:
+  explicit DeliveryCounter(DeliveryLog& log) : log_(log) {}
+  size_t on_bytes(std::string_view bytes) override {
+    ++log_.deliveries;
+    log_.bytes += bytes.size();
+    return bytes.size();
+  }
+  void on_fin() override { log_.fin = true; }
+  void on_reset() override {}
+  void on_drain() override {}
+  void on_closed() override {}
+
+ private:
+  DeliveryLog& log_;
+};
+
+TEST_F(QuicTransportTest, DatagramsReadInOneTurnReachTheReceiverInOneDelivery) {
+  // A server of its own, whose receiver only counts.
+  DeliveryLog log;
+  transport::quic::QuicServerConfig config;
+  config.host = "127.0.0.1";
+  config.tls.cert_file = cert_path("server.crt");
+  config.tls.key_file = cert_path("server.key");
+  config.tls.client_ca_file = cert_path("ca.crt");
+  auto counting = std::make_unique<transport::quic::QuicServer>(
+      &loop_, config, [&log](transport::ByteStream&, const std::string&) {
+        return std::make_unique<DeliveryCounter>(log);
+      });
+  ASSERT_TRUE(counting->listen().ok());
+  auto client_config = bare_config();
+  client_config.port =
+      ntohs(reinterpret_cast<const sockaddr_in*>(&counting->address().storage)->sin_port);
+  auto bare = transport::quic::QuicClient::connect(&loop_, client_config);
+  const size_t total = size_t{8} << 20;
+  std::string open_failure;
+  bare->open_stream([&](transport::quic::QuicStream* s, const transport::quic::QuicFailure* f) {
+    if (!s) {
+      open_failure = f->message;
+      return;
+    }
+    s->write(std::string(total, 'x'));
+    s->finish();
+  });
+  const bool finished = run_until([&] { return log.fin || !open_failure.empty(); }, 30s);
+  bare.reset();
+  bool closed = false;
+  counting->close(/*drop=*/true, [&] { closed = true; });
+  EXPECT_TRUE(run_until([&] { return closed; }, 10s));
+  ASSERT_TRUE(finished) << log.bytes << " of " << total << " bytes arrived";
+  ASSERT_EQ(open_failure, "");
+  EXPECT_EQ(log.bytes, total);
+  // A datagram carries at most 16 KiB of stream data (the loopback datagram size), and the
+  // client sends four or more per turn: a delivery per datagram would take over 512
+  // deliveries, one per turn's read at most half as many.
+  EXPECT_LT(log.deliveries, total / (32u << 10)) << "deliveries: " << log.deliveries;
+}
+
 TEST_F(QuicTransportTest, AClientThatDoesNotReadStopsTheServerReadingDocker) {
   const size_t n = 60000;  // 5.6 MB of logs
   const std::string id = create_container("awk '" + numbered_lines_awk(n) + "'");
