@@ -249,18 +249,21 @@ void QuicLink::process_events() {
         schedule_delivery(ev.stream);
         break;
       case QuicEvent::Type::stream_reset:
+        deliver_pending();  // bytes that came before the reset are delivered before it
         if (QuicStream* s = stream(ev.stream)) s->on_peer_reset(ev.code);
         break;
       case QuicEvent::Type::stream_acked:
         if (QuicStream* s = stream(ev.stream)) s->on_acked();
         break;
       case QuicEvent::Type::stream_closed:
+        deliver_pending();  // a close with an error code resets the stream: same order
         if (QuicStream* s = stream(ev.stream)) s->on_transport_closed(ev.code);
         break;
       case QuicEvent::Type::streams_available:
         owner_.on_link_streams_available(*this);
         break;
       case QuicEvent::Type::ended:
+        deliver_pending();  // and those that came before the connection ended, before that
         handle_ended();
         break;
     }
