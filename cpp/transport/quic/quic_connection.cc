@@ -19,6 +19,8 @@ constexpr unsigned kMaxCloseResends = 16;
 // A fully consumed receive buffer keeps up to this much capacity; a partly consumed one drops
 // its consumed front once that is at least this large.
 constexpr size_t kRxKeepCapacity = 128u << 10;
+// A receive buffer about to grow beyond this takes the connection's spare, when it has the room.
+constexpr size_t kRxSpareFrom = 16u << 10;
 // Datagram size until the handshake is confirmed: QUIC's minimum, which ngtcp2 also starts with.
 constexpr size_t kHandshakeUdpPayload = 1200;
 // The largest UDP payload a packet may have: what fits the 64 KiB send buffer and one GSO send.
@@ -759,8 +761,7 @@ void QuicConnection::stream_consume(int64_t id, size_t n) {
       // Too large to sit on an idle stream, and too costly to free after every batch of a bulk
       // transfer (malloc trims and regrows its heap: a brk and fresh page faults per read). The
       // connection keeps the largest one up to the initial stream window as its spare.
-      if (s->rx.capacity() <= std::max<size_t>(kRxKeepCapacity, options_.stream_window) &&
-          s->rx.capacity() > spare_rx_.capacity()) {
+      if (s->rx.capacity() <= options_.stream_window && s->rx.capacity() > spare_rx_.capacity()) {
         spare_rx_.swap(s->rx);
       }
       std::string().swap(s->rx);
@@ -795,6 +796,7 @@ void QuicConnection::release_stream(int64_t id) {
   if (!s->transport_closed && !finished_both) stream_reset(id, kStreamCancelled);
   s->released = true;
   --live_streams_;
+  if (live_streams_ == 0) std::string().swap(spare_rx_);  // an idle connection keeps none
   update_keep_alive();
   maybe_erase(id);
 }
@@ -866,10 +868,12 @@ int QuicConnection::on_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id
     ngtcp2_conn_extend_max_offset(c->conn_, len);  // nobody reads it: give the credit back
     return 0;
   }
-  if (s->rx.empty() && len > s->rx.capacity() - s->rx.size() &&
-      c->spare_rx_.capacity() > s->rx.capacity()) {
-    s->rx.swap(c->spare_rx_);  // the spare's larger capacity; the small buffer becomes the spare
-    s->rx_pos = 0;
+  const size_t needed = s->rx.size() + len;
+  if (needed > s->rx.capacity() && needed > kRxSpareFrom && c->spare_rx_.capacity() >= needed) {
+    // Growing past a small buffer anyway: into the spare's room rather than a new allocation.
+    c->spare_rx_.assign(s->rx);
+    s->rx.swap(c->spare_rx_);
+    c->spare_rx_.clear();
   }
   s->rx.append(reinterpret_cast<const char*>(data), len);
   if (flags & NGTCP2_STREAM_DATA_FLAG_FIN) s->rx_fin = true;

@@ -344,8 +344,8 @@ class QuicConnection : private TlsObserver {
   std::deque<int64_t> ready_;
   std::deque<QuicEvent> events_;
   std::vector<uint8_t> buf_;
-  // A large receive buffer a stream emptied, kept for the next stream data that finds its own
-  // buffer empty: one per connection, at most the initial stream window.
+  // A large receive buffer a stream emptied, kept for the next stream whose buffer must grow:
+  // one per connection, at most the initial stream window, dropped when no stream is open.
   std::string spare_rx_;
   std::string close_packet_;  // the CONNECTION_CLOSE we sent, resent while closing
   bool close_pending_send_ = false;

@@ -285,12 +285,20 @@ void QuicLink::handle_ended() {
 }
 
 void QuicLink::deliver_pending() {
+  if (delivering_) return;  // re-entered from a receiver: the outer call goes on
+  delivering_ = true;
+  // As inside process_events: a receiver that shuts the link down from here must not have its
+  // stream swept (freed) under it, and nested event dispatch waits for this to return.
+  const bool outer_dispatch = in_dispatch_;
+  in_dispatch_ = true;
   std::vector<int64_t> ids;
   ids.swap(deliveries_);
   delivery_queued_.clear();
   for (int64_t id : ids) {
     if (QuicStream* s = stream(id)) s->on_readable();
   }
+  in_dispatch_ = outer_dispatch;
+  delivering_ = false;
 }
 
 void QuicLink::sweep() {
@@ -407,6 +415,9 @@ void QuicLink::check_finished() {
 }
 
 void QuicLink::close_handles() {
+  if (handles_closing_) return;
+  // Bytes already received reach their receivers before the end does (fail_now, abandon).
+  deliver_pending();
   if (handles_closing_) return;
   handles_closing_ = true;
   // Any stream still here is told and released now: nothing will drive it any more.

@@ -1,7 +1,7 @@
 // A QuicConnection on a libuv loop: its expiry timer, the deferred write (once per loop turn, so
-// ACKs of a whole recvmmsg batch coalesce), event dispatch to its QuicStreams, and their release
-// on a clean stack. The UDP socket belongs to the owner (QuicServer: one for many links;
-// QuicClient: one per link).
+// ACKs of a whole recvmmsg batch coalesce), the deferred delivery of received bytes (once per read
+// batch), event dispatch to its QuicStreams, and their release on a clean stack. The UDP socket
+// belongs to the owner (QuicServer: one for many links; QuicClient: one per link).
 #pragma once
 
 #include <uv.h>
@@ -63,7 +63,8 @@ class QuicLink final : private QuicConnection::PacketWriter {
   void receive(const SocketAddress& from, const uint8_t* data, size_t len);
   /// Sends what is due on the next loop turn (idempotent).
   void schedule();
-  /// Delivers `stream`'s waiting bytes on the next loop turn (after resume_reading).
+  /// Delivers `stream`'s waiting bytes on the next loop turn: received data once per read batch,
+  /// and what a receiver left after resume_reading.
   void schedule_delivery(int64_t stream);
 
   /// Wraps stream `id` (peer-opened, or opened with conn().open_stream()) in a QuicStream.
@@ -127,6 +128,7 @@ class QuicLink final : private QuicConnection::PacketWriter {
   bool idle_active_ = false;
   bool ended_ = false;
   bool handles_closing_ = false;
+  bool delivering_ = false;  // deliver_pending() is on the stack
   int handles_open_ = 2;
   bool in_dispatch_ = false;
   bool failed_ = false;  // fail_now() ran: failure_ is why
