@@ -779,6 +779,12 @@ void QuicConnection::stream_consume(int64_t id, size_t n) {
   }
 }
 
+size_t QuicConnection::receive_buffer_capacity() const {
+  size_t n = spare_rx_.capacity();
+  for (const auto& [id, s] : streams_) n += s->rx.capacity();
+  return n;
+}
+
 size_t QuicConnection::stream_readable(int64_t id) const {
   const Stream* s = find(id);
   return s ? s->rx.size() - s->rx_pos : 0;

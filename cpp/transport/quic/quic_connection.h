@@ -241,6 +241,9 @@ class QuicConnection : private TlsObserver {
   void release_stream(int64_t id);
   /// Open streams (not yet released by the application).
   size_t open_streams() const { return live_streams_; }
+  /// Bytes of memory held for received stream data: every stream's buffer, plus the one spare
+  /// an emptied large buffer leaves to the connection (dropped when no stream is open).
+  size_t receive_buffer_capacity() const;
 
   /// Counters for tests and logs.
   struct Stats {

@@ -157,7 +157,9 @@ void QuicLink::schedule() {
 }
 
 void QuicLink::schedule_delivery(int64_t id) {
-  if (delivery_queued_.insert(id).second) deliveries_.push_back(id);
+  // A stream not (or no longer) known has nothing to deliver: add_stream queues a new one.
+  QuicStream* s = stream(id);
+  if (s && s->mark_delivery_queued()) deliveries_.push_back(id);
   schedule();
 }
 
@@ -293,7 +295,6 @@ void QuicLink::deliver_pending() {
   in_dispatch_ = true;
   std::vector<int64_t> ids;
   ids.swap(deliveries_);
-  delivery_queued_.clear();
   for (int64_t id : ids) {
     if (QuicStream* s = stream(id)) s->on_readable();
   }

@@ -10,7 +10,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "transport/quic/quic_connection.h"
@@ -122,8 +121,7 @@ class QuicLink final : private QuicConnection::PacketWriter {
   uv_timer_t timer_{};
   uv_idle_t idle_{};
   std::unordered_map<int64_t, std::unique_ptr<QuicStream>> streams_;
-  std::vector<int64_t> deliveries_;                     // streams to deliver to, in order
-  std::unordered_set<int64_t> delivery_queued_;         // the same ids, to queue each once
+  std::vector<int64_t> deliveries_;  // streams to deliver to, in order, each once (QuicStream)
   std::vector<std::unique_ptr<QuicStream>> graveyard_;  // released at shutdown, freed on close
   bool idle_active_ = false;
   bool ended_ = false;

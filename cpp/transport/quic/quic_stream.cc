@@ -68,6 +68,7 @@ void QuicStream::resume_reading() {
 }
 
 void QuicStream::on_readable() {
+  delivery_queued_ = false;
   while (!paused_ && !release_requested_ && receiver_) {
     // In place, no copy. Only what the receiver took is consumed and credited to the peer: bytes
     // left by a receiver that paused wait here, and hold the peer back.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "transport/byte_stream.h"
 #include "transport/quic/quic_connection.h"
@@ -49,7 +50,11 @@ class QuicStream final : public ByteStream {
 
   // ---- driven by the QuicLink (never from inside ngtcp2, never from a ByteStream method) ----
 
-  /// Delivers received bytes (in pieces) and the FIN, unless paused.
+  /// Marks the stream as waiting in the link's delivery queue: false when it already was, so
+  /// the link queues each stream once per batch.
+  bool mark_delivery_queued() { return !std::exchange(delivery_queued_, true); }
+  /// Delivers received bytes (in pieces) and the FIN, unless paused; takes the stream off the
+  /// delivery queue first, so a receiver that resumes from here is queued again.
   void on_readable();
   /// The peer reset or stopped the stream: on_reset, then release.
   void on_peer_reset(uint64_t code);
@@ -85,6 +90,7 @@ class QuicStream final : public ByteStream {
   bool congested_ = false;
   bool release_requested_ = false;
   bool released_ = false;
+  bool delivery_queued_ = false;  // waiting in the link's delivery queue
 };
 
 }  // namespace alk::transport::quic

@@ -560,5 +560,41 @@ TEST_F(QuicPairTest, AResetStreamDropsItsBytesButAPeekedViewStaysReadable) {
   ASSERT_TRUE(run_until([&] { return client_.count(QuicEvent::Type::stream_reset) == 1; }));
 }
 
+// A bulk transfer empties a large receive buffer batch after batch: the connection keeps one as
+// a spare instead of freeing it (malloc would trim and regrow its heap each time), the next
+// stream to need the room takes it, and the spare goes when no stream is left open.
+TEST_F(QuicPairTest, AnEmptiedLargeReceiveBufferIsKeptAsOneSpareUntilNoStreamIsOpen) {
+  ASSERT_TRUE(handshake());
+  const size_t bytes = 512 * 1024;  // under the 1 MiB stream window: all of it arrives unread
+  auto receive_all = [&](int64_t id) {
+    client_.conn->stream_write(id, pattern(bytes, static_cast<unsigned>(id)));
+    return run_until([&] { return server_.conn->stream_readable(id) == bytes; });
+  };
+  auto consume_all = [&](int64_t id) {
+    EXPECT_TRUE(server_.conn->stream_peek(id) ==
+                std::string_view(pattern(bytes, static_cast<unsigned>(id))));
+    server_.conn->stream_consume(id, bytes);
+  };
+
+  const int64_t first = client_.conn->open_stream();
+  ASSERT_TRUE(receive_all(first));
+  consume_all(first);
+  const size_t spare = server_.conn->receive_buffer_capacity();
+  EXPECT_GE(spare, bytes) << "the emptied buffer is kept";
+  EXPECT_LE(spare, options_.stream_window);
+
+  const int64_t second = client_.conn->open_stream();
+  ASSERT_TRUE(receive_all(second));
+  // The second stream grew into the spare: no second large buffer beside it.
+  EXPECT_LT(server_.conn->receive_buffer_capacity(), spare + 64 * 1024);
+  consume_all(second);
+  EXPECT_LT(server_.conn->receive_buffer_capacity(), spare + 64 * 1024);
+
+  server_.conn->release_stream(first);
+  EXPECT_GE(server_.conn->receive_buffer_capacity(), bytes) << "a stream is still open";
+  server_.conn->release_stream(second);
+  EXPECT_LT(server_.conn->receive_buffer_capacity(), 1024u) << "no stream open: no spare";
+}
+
 }  // namespace
 }  // namespace alk::transport::quic
