@@ -13,8 +13,10 @@
 #include "server/call_log.h"
 #include "server/serve_config.h"
 #include "server/server_identity.h"
+#include "server/service_reports.h"
 #include "transport/quic/quic_server.h"
 #include "transport/unix_listener.h"
+#include "util/service_notify.h"
 
 namespace alk::server {
 
@@ -29,12 +31,14 @@ struct Server {
   std::vector<std::unique_ptr<transport::quic::QuicServer>> quic_servers;
   uv_signal_t sigint{}, sigterm{};
   uv_timer_t grace{};
+  uv_timer_t watchdog{};  // "WATCHDOG=1" to the service manager, when it asks for them
   double grace_s = 10;
   bool quiet = false;
   bool stopping = false;
   size_t listeners_open = 0;
 
   void begin_shutdown(int signum);
+  void start_watchdog();
   void drop_calls();
   void close_all();
 };
@@ -47,6 +51,7 @@ void Server::begin_shutdown(int signum) {
   stopping = true;
   log_event(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
             ": not accepting new calls, draining");
+  report_to_service_manager("STOPPING=1\nSTATUS=draining: not accepting new calls");
   // Stop accepting; in-flight calls continue until they finish or the grace period ends. Each
   // listener's close callback runs once its last connection is released.
   for (auto& l : listeners) {
@@ -65,6 +70,19 @@ void Server::begin_shutdown(int signum) {
   uv_timer_start(
       &grace, [](uv_timer_t* t) { static_cast<Server*>(t->data)->drop_calls(); },
       static_cast<uint64_t>(grace_s * 1000), 0);
+}
+
+void Server::start_watchdog() {
+  uv_timer_init(loop, &watchdog);
+  const uint64_t interval_ms = util::service_watchdog_interval_ms();
+  if (interval_ms == 0) return;
+  log_event("service manager watchdog: WATCHDOG=1 every " + std::to_string(interval_ms) + " ms");
+  // Sent from the loop itself: a loop that stops turning stops the pings, and the manager
+  // restarts the server.
+  uv_timer_start(
+      &watchdog, [](uv_timer_t*) { report_to_service_manager("WATCHDOG=1"); }, interval_ms,
+      interval_ms);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));  // never keeps the loop alive
 }
 
 void Server::drop_calls() {
@@ -94,6 +112,7 @@ void log_connection(const std::string& listener, const transport::quic::Connecti
 
 void Server::close_all() {
   uv_close(reinterpret_cast<uv_handle_t*>(&grace), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
   if (identity) identity->close();
@@ -130,6 +149,7 @@ int run_serve(const ServeOptions& options) {
   }
   server.identity = std::move(identity).value();
 
+  std::string listening;  // "unix:///run/alknet.sock, quic://0.0.0.0:4433": the READY status
   for (const auto& address : options.listen) {
     auto parsed = client::parse_address(address);
     if (!parsed) {
@@ -169,6 +189,7 @@ int run_serve(const ServeOptions& options) {
       quic->set_connection_log(
           [name](const transport::quic::ConnectionRecord& r) { log_connection(name, r); });
       log_event("listening on " + name + ", docker at " + endpoint->describe());
+      listening += (listening.empty() ? "" : ", ") + name;
       server.quic_servers.push_back(std::move(quic));
       continue;
     }
@@ -187,6 +208,7 @@ int run_serve(const ServeOptions& options) {
       return 1;
     }
     log_event("listening on " + parsed->describe() + ", docker at " + endpoint->describe());
+    listening += (listening.empty() ? "" : ", ") + parsed->describe();
     server.listeners.push_back(std::move(listener));
   }
   server.listeners_open = server.listeners.size() + server.quic_servers.size();
@@ -200,6 +222,9 @@ int run_serve(const ServeOptions& options) {
   };
   uv_signal_start(&server.sigint, on_signal, SIGINT);
   uv_signal_start(&server.sigterm, on_signal, SIGTERM);
+  server.start_watchdog();
+  // Every listener is bound: a manager waiting on us (systemd Type=notify) may start dependants.
+  report_to_service_manager("READY=1\nSTATUS=listening on " + listening);
 
   uv_run(server.loop, UV_RUN_DEFAULT);
   server.listeners.clear();

@@ -5,6 +5,8 @@
 #include "identity/authorizer.h"
 #include "identity/session_identity.h"
 #include "server/call_log.h"
+#include "server/service_reports.h"
+#include "util/service_notify.h"
 
 namespace alk::server {
 
@@ -34,7 +36,10 @@ Result<std::unique_ptr<ServerIdentity>, std::string> ServerIdentity::create(
     ops::Engine& engine, const std::string& peers_file, const std::string& label_prefix_flag) {
   std::unique_ptr<ServerIdentity> self(new ServerIdentity(engine, peers_file));
   engine.registry().set_authorizer(identity::authorize);
-  if (peers_file.empty()) return self;
+  if (peers_file.empty()) {
+    self->watch_sighup();
+    return self;
+  }
 
   auto loaded = identity::load_peers_file(peers_file, parse_options(engine));
   if (!loaded) return unexpected(std::move(loaded).error());
@@ -52,19 +57,32 @@ Result<std::unique_ptr<ServerIdentity>, std::string> ServerIdentity::create(
   self->directory_ = std::make_unique<identity::PeerDirectory>(std::move(config));
   log_event("peers from " + peers_file + ": " + describe(*self->directory_, n) +
             " (SIGHUP reloads)");
-
-  self->sighup_ = new uv_signal_t;
-  uv_signal_init(engine.loop(), self->sighup_);
-  self->sighup_->data = self.get();
-  uv_signal_start(
-      self->sighup_, [](uv_signal_t* s, int) { static_cast<ServerIdentity*>(s->data)->reload(); },
-      SIGHUP);
-  uv_unref(reinterpret_cast<uv_handle_t*>(self->sighup_));  // never keeps the loop alive
+  self->watch_sighup();  // last: an error return above leaves no handle to close
   return self;
 }
 
+void ServerIdentity::watch_sighup() {
+  // Always watched, even with nothing to reload: a SIGHUP (systemctl reload, a closed terminal)
+  // must not end the server by default action.
+  sighup_ = new uv_signal_t;
+  uv_signal_init(engine_.loop(), sighup_);
+  sighup_->data = this;
+  uv_signal_start(
+      sighup_, [](uv_signal_t* s, int) { static_cast<ServerIdentity*>(s->data)->reload(); },
+      SIGHUP);
+  uv_unref(reinterpret_cast<uv_handle_t*>(sighup_));  // never keeps the loop alive
+}
+
 void ServerIdentity::reload() {
+  // A manager's reload (systemctl reload) waits for the READY=1 that ends it, success or not.
+  report_to_service_manager("RELOADING=1\n" + util::monotonic_usec_assignment());
+  if (!directory_) {
+    log_event("SIGHUP: nothing to reload (no --peers file)");
+    report_to_service_manager("READY=1");
+    return;
+  }
   auto reloaded = directory_->reload(peers_file_, parse_options(engine_));
+  report_to_service_manager("READY=1");
   if (!reloaded) {
     log_event("SIGHUP: keeping the previous peers: " + reloaded.error());
     return;

@@ -20,7 +20,9 @@ class ServerIdentity {
   /// Installs the access policy (identity::authorize) on `engine`'s registry. With `peers_file`
   /// (non-empty): loads it, checking scopes against the engine's operations (errors name file,
   /// line and field), applies its labelPrefix to the engine (an error when `label_prefix_flag`
-  /// is not the default and differs), and reloads it on SIGHUP.
+  /// is not the default and differs), and reloads it on SIGHUP. Without one, a SIGHUP is
+  /// logged and ignored (it never ends the server). Every SIGHUP is reported to a service manager
+  /// as RELOADING=1, then READY=1.
   static Result<std::unique_ptr<ServerIdentity>, std::string> create(
       ops::Engine& engine, const std::string& peers_file, const std::string& label_prefix_flag);
   ~ServerIdentity();
@@ -35,6 +37,7 @@ class ServerIdentity {
 
  private:
   ServerIdentity(ops::Engine& engine, std::string peers_file);
+  void watch_sighup();
   void reload();
 
   ops::Engine& engine_;

@@ -1,0 +1,157 @@
+// `alknet-docker serve` under a service manager (systemd Type=notify), as a process: READY=1 once
+// every listener is bound, WATCHDOG=1 at half of $WATCHDOG_USEC, RELOADING=1 then READY=1 on
+// SIGHUP (which never ends the server), STOPPING=1 on SIGTERM. The manager's end is a datagram
+// socket of the test's own; no daemon is needed (no call is made).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "support/processes.h"
+
+namespace alk::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class ServeServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(alknet_binary().c_str(), X_OK) != 0) GTEST_SKIP() << "alknet-docker is not built";
+    ::unlink(notify_path_.c_str());
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd_, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, notify_path_.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    timeval tv{0, 200'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(notify_path_.c_str());
+    ::unlink(listen_path_.c_str());
+    ::unlink(log_path_.c_str());
+  }
+
+  // serve on a unix socket, with the manager's variables set in its environment only.
+  void start(const std::string& watchdog_usec) {
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
+      ::setenv("WATCHDOG_USEC", watchdog_usec.c_str(), 1);
+      ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
+      FILE* log = std::freopen(log_path_.c_str(), "w", stderr);
+      (void)log;
+      const std::string binary = alknet_binary();
+      const std::string listen = "unix://" + listen_path_;
+      ::execl(binary.c_str(), binary.c_str(), "serve", "--listen", listen.c_str(), "--quiet",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+
+  // Reports until one contains `wanted` or `within` passes; every report seen is kept.
+  bool await_report(const std::string& wanted, std::chrono::milliseconds within) {
+    const auto deadline = Clock::now() + within;
+    while (Clock::now() < deadline) {
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) continue;
+      reports_.emplace_back(buf, static_cast<size_t>(n));
+      if (reports_.back().find(wanted) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  size_t count(const std::string& report) const {
+    size_t n = 0;
+    for (const auto& r : reports_) n += r == report;
+    return n;
+  }
+
+  std::string seen() const {
+    std::string s;
+    for (const auto& r : reports_) s += "[" + r + "] ";
+    return s + "\nlog: " + read_whole_file(log_path_);
+  }
+
+  bool listener_accepts() const {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, listen_path_.c_str(), sizeof(addr.sun_path) - 1);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return ok;
+  }
+
+  const std::string tag_ = std::to_string(::getpid());
+  const std::string notify_path_ = "/tmp/alk-serve-notify-" + tag_ + ".sock";
+  const std::string listen_path_ = "/tmp/alk-serve-service-" + tag_ + ".sock";
+  const std::string log_path_ = "/tmp/alk-serve-service-" + tag_ + ".log";
+  int fd_ = -1;
+  pid_t pid_ = -1;
+  std::vector<std::string> reports_;
+};
+
+TEST_F(ServeServiceTest, ReportsReadyWatchdogReloadAndStopping) {
+  start("200000");  // a ping every 100 ms
+  ASSERT_TRUE(await_report("READY=1", std::chrono::seconds(30))) << seen();
+  // Ready means listening: the socket answers at once.
+  EXPECT_TRUE(listener_accepts()) << seen();
+  EXPECT_NE(reports_.back().find("STATUS=listening on unix://" + listen_path_), std::string::npos)
+      << seen();
+
+  // Several pings, not just one (the timer repeats). Generous: a loaded machine delays timers.
+  const auto t0 = Clock::now();
+  while (count("WATCHDOG=1") < 3 && Clock::now() - t0 < std::chrono::seconds(20)) {
+    await_report("WATCHDOG=1", std::chrono::seconds(1));
+  }
+  EXPECT_GE(count("WATCHDOG=1"), 3u) << seen();
+
+  // systemctl reload: RELOADING=1 with the monotonic time, then READY=1; the server stays up.
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(await_report("RELOADING=1\nMONOTONIC_USEC=", std::chrono::seconds(30))) << seen();
+  const size_t readies = count("READY=1");
+  const auto t1 = Clock::now();
+  while (count("READY=1") == readies && Clock::now() - t1 < std::chrono::seconds(30)) {
+    await_report("READY=1", std::chrono::seconds(1));
+  }
+  EXPECT_EQ(count("READY=1"), readies + 1) << seen();
+  EXPECT_EQ(::waitpid(pid_, nullptr, WNOHANG), 0) << "SIGHUP ended the server\n" << seen();
+  EXPECT_TRUE(listener_accepts()) << seen();
+  EXPECT_NE(read_whole_file(log_path_).find("SIGHUP: nothing to reload"), std::string::npos)
+      << seen();
+
+  // systemctl stop: STOPPING=1, then a clean exit.
+  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+  EXPECT_TRUE(await_report("STOPPING=1", std::chrono::seconds(30))) << seen();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << seen();
+}
+
+TEST_F(ServeServiceTest, WithoutAWatchdogNoPingIsSent) {
+  start("");
+  ASSERT_TRUE(await_report("READY=1", std::chrono::seconds(30))) << seen();
+  await_report("WATCHDOG=1", std::chrono::milliseconds(600));
+  EXPECT_EQ(count("WATCHDOG=1"), 0u) << seen();
+}
+
+}  // namespace
+}  // namespace alk::test
