@@ -39,6 +39,7 @@ struct Server {
 
   void begin_shutdown(int signum);
   void start_watchdog();
+  int abandon_start(int exit_code);
   void drop_calls();
   void close_all();
 };
@@ -83,6 +84,21 @@ void Server::start_watchdog() {
       &watchdog, [](uv_timer_t*) { report_to_service_manager("WATCHDOG=1"); }, interval_ms,
       interval_ms);
   uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));  // never keeps the loop alive
+}
+
+// A start that failed once handles existed: close them and let their close callbacks run, so that
+// none is freed outside one. The manager got no READY=1, and the exit code tells it why.
+int Server::abandon_start(int exit_code) {
+  for (auto& l : listeners) l->close(/*drop=*/true, [] {});
+  for (auto& q : quic_servers) q->close(/*drop=*/true, [] {});
+  if (identity) identity->close();
+  engine->close([] {});
+  uv_run(loop, UV_RUN_DEFAULT);
+  listeners.clear();
+  quic_servers.clear();
+  engine.reset();
+  uv_loop_close(loop);
+  return exit_code;
 }
 
 void Server::drop_calls() {
@@ -145,7 +161,7 @@ int run_serve(const ServeOptions& options) {
   auto identity = ServerIdentity::create(*server.engine, options.peers_file, options.label_prefix);
   if (!identity) {
     log_event("error: " + identity.error());
-    return 2;
+    return server.abandon_start(2);
   }
   server.identity = std::move(identity).value();
 
@@ -154,7 +170,7 @@ int run_serve(const ServeOptions& options) {
     auto parsed = client::parse_address(address);
     if (!parsed) {
       log_event("error: " + parsed.error());
-      return 2;
+      return server.abandon_start(2);
     }
     if (parsed->kind == client::Address::Kind::quic) {
       transport::quic::QuicServerConfig config;
@@ -183,7 +199,7 @@ int run_serve(const ServeOptions& options) {
       auto ok = quic->listen();
       if (!ok) {
         log_event("error: " + ok.error());
-        return 1;
+        return server.abandon_start(1);
       }
       const std::string name = quic->describe();
       quic->set_connection_log(
@@ -205,7 +221,7 @@ int run_serve(const ServeOptions& options) {
     auto ok = listener->listen();
     if (!ok) {
       log_event("error: " + ok.error());
-      return 1;
+      return server.abandon_start(1);
     }
     log_event("listening on " + parsed->describe() + ", docker at " + endpoint->describe());
     listening += (listening.empty() ? "" : ", ") + parsed->describe();

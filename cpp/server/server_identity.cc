@@ -74,7 +74,9 @@ void ServerIdentity::watch_sighup() {
 }
 
 void ServerIdentity::reload() {
-  // A manager's reload (systemctl reload) waits for the READY=1 that ends it, success or not.
+  // RELOADING=1 … READY=1 brackets the reload for a manager that tracks it (systemd 253+
+  // Type=notify-reload, or a SIGHUP sent directly); with Type=notify and ExecReload=kill, as the
+  // shipped unit on systemd 252, the reload job ends when kill exits and these are only status.
   report_to_service_manager("RELOADING=1\n" + util::monotonic_usec_assignment());
   if (!directory_) {
     log_event("SIGHUP: nothing to reload (no --peers file)");

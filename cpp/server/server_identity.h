@@ -22,7 +22,7 @@ class ServerIdentity {
   /// line and field), applies its labelPrefix to the engine (an error when `label_prefix_flag`
   /// is not the default and differs), and reloads it on SIGHUP. Without one, a SIGHUP is
   /// logged and ignored (it never ends the server). Every SIGHUP is reported to a service manager
-  /// as RELOADING=1, then READY=1.
+  /// as RELOADING=1, then READY=1 once the reload is done (or refused).
   static Result<std::unique_ptr<ServerIdentity>, std::string> create(
       ops::Engine& engine, const std::string& peers_file, const std::string& label_prefix_flag);
   ~ServerIdentity();

@@ -1,6 +1,7 @@
 #include "util/service_notify.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,8 +26,13 @@ std::optional<std::string> notify_service_manager(std::string_view state) {
   if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract: the length bounds the name
   const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
 
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "NOTIFY_SOCKET: socket: " + std::string(std::strerror(errno));
+  // Blocking, as libsystemd's sd_notify: a manager busy at boot may have a full queue (the
+  // kernel's default is 10 datagrams), and a READY=1 dropped with EAGAIN would have the service
+  // killed at its start timeout. A manager that does not read for a second loses the report.
+  const timeval limit{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
   const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
                                 reinterpret_cast<sockaddr*>(&addr), len);
   const int err = errno;

@@ -14,7 +14,8 @@ namespace alk::util {
 /// "STATUS=listening on …" — to $NOTIFY_SOCKET ("/path", or "@name" for the abstract namespace).
 /// Returns nothing when it was sent, or when $NOTIFY_SOCKET is unset (no manager is waiting);
 /// otherwise why it could not be sent, for the caller to log: a lost report never stops a
-/// server. One non-blocking sendto on a socket opened and closed here; callable from any thread.
+/// server. One sendto on a socket opened and closed here; it blocks for at most a second when
+/// the manager's queue is full. Callable from any thread.
 std::optional<std::string> notify_service_manager(std::string_view state);
 
 /// How often the manager wants "WATCHDOG=1" — half its $WATCHDOG_USEC, the margin sd_notify(3)

@@ -2,8 +2,10 @@
 // every listener is bound, WATCHDOG=1 at half of $WATCHDOG_USEC, RELOADING=1 then READY=1 on
 // SIGHUP (which never ends the server), STOPPING=1 on SIGTERM. The manager's end is a datagram
 // socket of the test's own; no daemon is needed (no call is made).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -11,8 +13,12 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+extern char** environ;
 
 #include "support/processes.h"
 
@@ -46,22 +52,33 @@ class ServeServiceTest : public ::testing::Test {
     ::unlink(log_path_.c_str());
   }
 
-  // serve on a unix socket, with the manager's variables set in its environment only.
-  void start(const std::string& watchdog_usec) {
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
-      ::setenv("WATCHDOG_USEC", watchdog_usec.c_str(), 1);
-      ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
-      FILE* log = std::freopen(log_path_.c_str(), "w", stderr);
-      (void)log;
-      const std::string binary = alknet_binary();
-      const std::string listen = "unix://" + listen_path_;
-      ::execl(binary.c_str(), binary.c_str(), "serve", "--listen", listen.c_str(), "--quiet",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
+  // serve on `listen` (this test's unix socket by default), with $NOTIFY_SOCKET and, when given,
+  // $WATCHDOG_USEC in its environment only (any the test runner has are left out).
+  void start(std::optional<std::string> watchdog_usec, const std::string& listen = std::string()) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view v(*e);
+      if (v.rfind("NOTIFY_SOCKET=", 0) != 0 && v.rfind("WATCHDOG_", 0) != 0) env.emplace_back(v);
     }
+    env.push_back("NOTIFY_SOCKET=" + notify_path_);
+    if (watchdog_usec) env.push_back("WATCHDOG_USEC=" + *watchdog_usec);
+    const std::string binary = alknet_binary();
+    const std::string address = listen.empty() ? "unix://" + listen_path_ : listen;
+    std::vector<std::string> args = {binary, "serve", "--listen", address, "--quiet"};
+    // posix_spawn, not fork: nothing runs in the child before exec.
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int rc =
+        ::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ASSERT_EQ(rc, 0) << std::strerror(rc);
   }
 
   // Reports until one contains `wanted` or `within` passes; every report seen is kept.
@@ -147,10 +164,27 @@ TEST_F(ServeServiceTest, ReportsReadyWatchdogReloadAndStopping) {
 }
 
 TEST_F(ServeServiceTest, WithoutAWatchdogNoPingIsSent) {
-  start("");
+  start(std::nullopt);
   ASSERT_TRUE(await_report("READY=1", std::chrono::seconds(30))) << seen();
   await_report("WATCHDOG=1", std::chrono::milliseconds(600));
   EXPECT_EQ(count("WATCHDOG=1"), 0u) << seen();
+}
+
+// A listener that cannot be bound: no READY=1 (the manager sees the start fail), exit code 1.
+TEST_F(ServeServiceTest, AServerThatCannotListenNeverReportsReady) {
+  const std::string not_a_socket = log_path_ + ".file";
+  FILE* f = std::fopen(not_a_socket.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  start(std::nullopt, "unix://" + not_a_socket);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  ::unlink(not_a_socket.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << seen();
+  EXPECT_FALSE(await_report("READY=1", std::chrono::milliseconds(300))) << seen();
+  EXPECT_NE(read_whole_file(log_path_).find("exists and is not a socket"), std::string::npos)
+      << seen();
 }
 
 }  // namespace

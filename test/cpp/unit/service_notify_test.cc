@@ -8,9 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace alk::util {
 namespace {
@@ -48,18 +51,33 @@ class ManagerSocket {
   bool bound_ = false;
 };
 
+// Each test starts without the manager's variables and leaves the runner's own as they were (a
+// runner under systemd may have them).
 class ServiceNotifyTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    ::unsetenv("NOTIFY_SOCKET");
-    ::unsetenv("WATCHDOG_USEC");
-    ::unsetenv("WATCHDOG_PID");
+  void SetUp() override {
+    for (const char* name : kVariables) {
+      const char* value = std::getenv(name);
+      saved_.emplace_back(value ? std::optional<std::string>(value) : std::nullopt);
+      ::unsetenv(name);
+    }
   }
+  void TearDown() override {
+    for (size_t i = 0; i < kVariables.size(); ++i) {
+      if (saved_[i]) {
+        ::setenv(kVariables[i], saved_[i]->c_str(), 1);
+      } else {
+        ::unsetenv(kVariables[i]);
+      }
+    }
+  }
+  static constexpr std::array<const char*, 3> kVariables = {"NOTIFY_SOCKET", "WATCHDOG_USEC",
+                                                            "WATCHDOG_PID"};
+  std::vector<std::optional<std::string>> saved_;
   const std::string tag_ = std::to_string(::getpid());
 };
 
 TEST_F(ServiceNotifyTest, WithoutNotifySocketNothingIsSentAndNothingFails) {
-  ::unsetenv("NOTIFY_SOCKET");
   EXPECT_FALSE(notify_service_manager("READY=1").has_value());
 }
 
