@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const { Readable, Writable } = require('node:stream');
 const { once } = require('node:events');
 const { Engine } = require('../../lib');
-const { spec, released, cleanup } = require('./helpers');
+const { spec, released, cleanup, waitFor } = require('./helpers');
 
 const engine = new Engine();
 test.after(async () => {
@@ -169,11 +169,21 @@ test('exec with stdin: a Duplex with stderr, exit code and half-close', async ()
   await released(engine);
 });
 
+// The resize is a request of its own to the daemon (POST /exec/{id}/resize), in no order with the
+// process's start or its output: the process reports its TTY's size (or stty's error) each time it
+// changes, until it is the size the test asks for. The daemon holds a resize up to 10 s for the
+// exec to start (moby ContainerExecResize), so 20 s is a deadline, not a timing.
+const REPORT_SIZE_UNTIL_RESIZED = [
+  'last=',
+  'until [ "$last" = "33 100" ]; do size=$(stty size 2>&1); [ "$size" = "$last" ] || echo "$size"; last=$size; sleep 0.05; done',
+  'sleep 30',
+].join('; ');
+
 test('exec with a TTY: resize and signal', async () => {
   const { id } = await engine.containers.create(spec(['sleep', '60']));
   try {
     await engine.containers.start(id);
-    const session = engine.containers.exec(id, ['sh', '-c', 'sleep 0.3; stty size; sleep 30'], { tty: true, stdin: true });
+    const session = engine.containers.exec(id, ['sh', '-c', REPORT_SIZE_UNTIL_RESIZED], { tty: true, stdin: true });
     await once(session, 'open');
     assert.equal(session.tty, true);
     session.resize(100, 33);
@@ -181,8 +191,8 @@ test('exec with a TTY: resize and signal', async () => {
     session.on('data', (c) => {
       text += c.toString();
     });
-    const deadline = Date.now() + 5000;
-    while (!text.includes('33 100') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // On a timeout the match below fails, showing what the process reported.
+    await waitFor(() => text.includes('33 100'), { timeoutMs: 20000, what: 'the TTY size' }).catch(() => {});
     assert.match(text, /33 100/);
     session.signal('INT'); // a TTY turns it into ^C
     const { exitCode } = await session.exit;

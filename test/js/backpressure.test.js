@@ -46,7 +46,11 @@ function fakeDaemon(sock, stats) {
           stats.sent += buf.length;
           if (!res.write(buf)) {
             stats.blocked++;
-            res.once('drain', pump);
+            stats.waiting = true;
+            res.once('drain', () => {
+              stats.waiting = false;
+              pump();
+            });
             return;
           }
         }
@@ -60,10 +64,36 @@ function fakeDaemon(sock, stats) {
   }).listen(sock);
 }
 
+// Resolves once the daemon is blocked while the consumer stalls: it waits for 'drain' and
+// stats.sent stayed the same for `quietMs` and across at least `turns` polls. Each poll is a turn
+// of the event loop, where the engine's reads and the daemon's 'drain' would run, so a process the
+// scheduler left waiting does not pass for a blocked daemon. Fails if that does not happen within
+// `timeoutMs`: the daemon kept writing (an engine without backpressure takes all 20 MB and the
+// daemon ends, never waiting). How long the buffers on the way take to fill depends on the load
+// (20–90 ms here, idle or with every CPU busy), hence a wait with a far deadline, not a sleep.
+async function daemonBlocked(stats, { quietMs = 300, turns = 15, timeoutMs = 20000 } = {}) {
+  const start = Date.now();
+  let sent = -1;
+  let since = start;
+  let quietTurns = 0;
+  for (;;) {
+    if (stats.sent !== sent || !stats.waiting) {
+      sent = stats.sent;
+      since = Date.now();
+      quietTurns = 0;
+    } else if (++quietTurns >= turns && Date.now() - since >= quietMs) {
+      return;
+    }
+    const mb = (stats.sent / 1e6).toFixed(1);
+    assert.ok(Date.now() - start < timeoutMs, `the daemon kept writing while the consumer stalled: ${mb} MB sent in ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 test('a stalled consumer stops the engine reading the daemon; every byte arrives afterwards', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alknet-bp-'));
   const sock = path.join(dir, 'docker.sock');
-  const stats = { sent: 0, blocked: 0 };
+  const stats = { sent: 0, blocked: 0, waiting: false };
   const server = fakeDaemon(sock, stats);
   const engine = new Engine({ host: `unix://${sock}` });
   try {
@@ -83,10 +113,7 @@ test('a stalled consumer stops the engine reading the daemon; every byte arrives
       if (next >= 1000 && !stalled) {
         stalled = true;
         // Stall: the daemon must be blocked within a bounded amount of data.
-        await sleep(300);
-        const sentAtStall = stats.sent;
-        await sleep(300);
-        assert.equal(stats.sent, sentAtStall, 'the daemon kept writing while the consumer stalled');
+        await daemonBlocked(stats);
         assert.ok(stats.blocked > 0, 'the daemon never saw backpressure');
         const inFlight = (stats.sent - received) / 1e6;
         assert.ok(inFlight < 12, `${inFlight.toFixed(1)} MB in flight while stalled`);

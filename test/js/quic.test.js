@@ -237,15 +237,19 @@ test('quic client', { skip: (!binary && 'no alknet-docker binary (build it with 
       // on() queues: the worker's two messages can arrive in one turn, and a once() attached after
       // the first would miss the second.
       const messages = on(worker, 'message');
+      // Listened for from the start, for the same reason: when the worker ends soon after its last
+      // message, Node emits the messages still queued and then 'exit' in one callback (Worker's
+      // kOnExit drains the port, then emits), before the awaits above it resume; a once() attached
+      // after the 'closed' message missed the exit on a loaded machine and the test timed out.
+      const exited = once(worker, 'exit');
       const [msg] = (await messages.next()).value;
       assert.deepEqual(msg, { ok: true, first: 'w\n' });
       if (close) {
         assert.equal((await messages.next()).value[0], 'closed');
-        const [code] = await once(worker, 'exit');
+        const [code] = await exited;
         assert.equal(code, 0, 'a closed client lets the worker end');
       } else {
         // The follow is still open: terminate() tears the env down under it.
-        const exited = once(worker, 'exit');
         await worker.terminate();
         await exited;
       }
