@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "ops/declared_op.h"
 #include "wire/line_splitter.h"
 
 namespace alk::ops {
@@ -111,18 +112,7 @@ class JsonLinesHandler : public call::Handler {
 }  // namespace
 
 call::OperationSpec make_json_lines_op(Services& services, JsonLinesOp op) {
-  call::OperationSpec spec;
-  spec.name = op.name;
-  spec.kind = call::OpKind::subscription;
-  spec.description = op.description;
-  spec.input_schema = op.input_schema;
-  spec.output_schema = op.output_schema;
-  spec.scope = op.scope;
-  auto shared = std::make_shared<const JsonLinesOp>(std::move(op));
-  spec.factory = [&services, shared](const call::CallRequest& request, call::CallSink& sink) {
-    return std::make_unique<JsonLinesHandler>(services, shared, request, sink);
-  };
-  return spec;
+  return declared_op_spec<JsonLinesHandler>(services, std::move(op), call::OpKind::subscription);
 }
 
 }  // namespace alk::ops

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "ops/declared_op.h"
+
 namespace alk::ops {
 
 namespace {
@@ -70,18 +72,8 @@ Result<nlohmann::json, call::CallError> body_as_json(const docker::Response& r) 
 }
 
 call::OperationSpec make_simple_op(Services& services, SimpleOp op) {
-  call::OperationSpec spec;
-  spec.name = op.name;
-  spec.kind = op.kind;
-  spec.description = op.description;
-  spec.input_schema = op.input_schema;
-  spec.output_schema = op.output_schema;
-  spec.scope = op.scope;
-  auto shared = std::make_shared<const SimpleOp>(std::move(op));
-  spec.factory = [&services, shared](const call::CallRequest& request, call::CallSink& sink) {
-    return std::make_unique<SimpleHandler>(services, shared, request, sink);
-  };
-  return spec;
+  const call::OpKind kind = op.kind;
+  return declared_op_spec<SimpleHandler>(services, std::move(op), kind);
 }
 
 }  // namespace alk::ops
