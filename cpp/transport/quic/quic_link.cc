@@ -14,6 +14,9 @@ namespace alk::transport::quic {
 
 namespace {
 
+// set_referenced(false) waits this long: twice ngtcp2's default max_ack_delay.
+constexpr uint64_t kUnrefLingerMs = 50;
+
 // The packets of one write, gathered for one GSO send: same destination, all of the first one's
 // size but the last. Filled and emptied within QuicLink::flush(), so one per thread is enough.
 // Linux caps a GSO send at 64 segments and one UDP datagram's worth of bytes.
@@ -225,12 +228,25 @@ void QuicLink::set_referenced(bool referenced) {
   auto* t = reinterpret_cast<uv_handle_t*>(&timer_);
   auto* i = reinterpret_cast<uv_handle_t*>(&idle_);
   if (referenced) {
+    unref_pending_ = false;
     uv_ref(t);
     uv_ref(i);
-  } else {
-    uv_unref(t);
-    uv_unref(i);
+    return;
   }
+  if (unref_pending_ || uv_has_ref(t) == 0) return;
+  // ngtcp2 holds an ACK back up to max_ack_delay (25 ms by default). A client whose last call
+  // just ended (its stream closed on the server's FIN, an ACK still owed for it) keeps the loop
+  // that long and as much again, then lets go.
+  unref_pending_ = true;
+  unref_at_ms_ = uv_now(loop_) + kUnrefLingerMs;
+  if (!idle_active_) arm_timer();
+}
+
+void QuicLink::unref_if_due() {
+  if (!unref_pending_ || handles_closing_ || uv_now(loop_) < unref_at_ms_) return;
+  unref_pending_ = false;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&idle_));
 }
 
 void QuicLink::process_events() {
@@ -372,18 +388,23 @@ bool QuicLink::send_batch() {
 void QuicLink::arm_timer() {
   if (handles_closing_) return;
   const Timestamp expiry = conn_->expiry();
-  if (expiry == kNever) {
+  uv_update_time(loop_);
+  const uint64_t linger_ms =
+      unref_pending_ ? unref_at_ms_ - std::min(unref_at_ms_, uv_now(loop_)) : UINT64_MAX;
+  if (expiry == kNever && !unref_pending_) {
     uv_timer_stop(&timer_);
     return;
   }
   const Timestamp now = uv_hrtime();
-  const uint64_t ms = expiry <= now ? 0 : (expiry - now + 999'999) / 1'000'000;
-  uv_update_time(loop_);
-  uv_timer_start(&timer_, &QuicLink::on_timer, ms, 0);
+  uint64_t ms = UINT64_MAX;
+  if (expiry != kNever) ms = expiry <= now ? 0 : (expiry - now + 999'999) / 1'000'000;
+  uv_timer_start(&timer_, &QuicLink::on_timer, std::min(ms, linger_ms), 0);
 }
 
 void QuicLink::on_timer(uv_timer_t* t) {
   auto* self = static_cast<QuicLink*>(t->data);
+  // Also woken at the end of the linger (set_referenced): handling an expiry early does nothing.
+  self->unref_if_due();
   self->conn_->handle_expiry(uv_hrtime());
   self->after_io();
   if (!self->handles_closing_ && !self->idle_active_) self->arm_timer();

@@ -93,7 +93,9 @@ class QuicLink final : private QuicConnection::PacketWriter {
   void fail_now(CloseInfo why);
   /// Why the connection ended: what fail_now() was given, else conn().close_info().
   const CloseInfo& close_info() const { return failed_ ? failure_ : conn_->close_info(); }
-  /// Whether the timer and idle handles keep the loop alive.
+  /// Whether the timer and idle handles keep the loop alive. Letting go waits a moment (twice
+  /// QUIC's default max_ack_delay): the ACKs still owed to the peer go out even when nothing else
+  /// runs the loop. Without them a server keeps the streams just finished, and its drain waits.
   void set_referenced(bool referenced);
   bool ended() const { return ended_; }
 
@@ -109,6 +111,7 @@ class QuicLink final : private QuicConnection::PacketWriter {
   bool emit(const SocketAddress& to, size_t len) override;
   bool send_batch();
   void arm_timer();
+  void unref_if_due();
   void after_io();
   void handle_ended();
   void check_finished();
@@ -131,6 +134,8 @@ class QuicLink final : private QuicConnection::PacketWriter {
   bool in_dispatch_ = false;
   bool failed_ = false;  // fail_now() ran: failure_ is why
   CloseInfo failure_;
+  bool unref_pending_ = false;  // set_referenced(false): the handles let go at unref_at_ms_
+  uint64_t unref_at_ms_ = 0;    // uv_now() time
 };
 
 /// What a send on a UDP socket met.

@@ -23,6 +23,9 @@
 #include "support/engine_fixture.h"
 #include "support/processes.h"
 #include "support/test_certs.h"
+#include "transport/quic/quic_client.h"
+#include "transport/quic/quic_stream.h"
+#include "wire/envelope.h"
 
 namespace alk::test {
 namespace {
@@ -205,6 +208,93 @@ client::ClientTlsOptions client_a_tls() {
   tls.cert = cert_path("client-a.crt");
   tls.key = cert_path("client-a.key");
   return tls;
+}
+
+// What the server sent on one stream of a bare QuicClient: its bytes, and whether it ended.
+class AnswerRecorder final : public transport::StreamReceiver {
+ public:
+  AnswerRecorder(std::string& bytes, bool& fin) : bytes_(bytes), fin_(fin) {}
+  size_t on_bytes(std::string_view bytes) override {
+    bytes_.append(bytes);
+    return bytes.size();
+  }
+  void on_fin() override { fin_ = true; }
+  void on_reset() override {}
+  void on_drain() override {}
+  void on_closed() override {}
+
+ private:
+  std::string& bytes_;
+  bool& fin_;
+};
+
+// A client may FIN right after its request: its stream then closes as soon as the answer's last
+// packet is in, while the ACK for that packet is still held back (QUIC delays ACKs up to
+// max_ack_delay). A program whose loop runs only while its calls are open must still send that
+// ACK before the loop lets go; else the server keeps the stream (its last bytes unacknowledged)
+// and a SIGTERM drain waits out the whole grace period for a call that ended long before.
+TEST_F(QuicCliTest, AClientWhoseLoopEndsWithItsLastCallStillAcknowledgesTheAnswer) {
+  start_server(/*grace_s=*/10);
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  std::string answer;
+  bool fin = false;
+  std::string open_failure;
+  transport::quic::QuicClientConfig config;
+  config.host = "127.0.0.1";
+  config.port = port_;
+  config.tls.ca_file = cert_path("ca.crt");
+  config.tls.cert_file = cert_path("client-a.crt");
+  config.tls.key_file = cert_path("client-a.key");
+  auto client = transport::quic::QuicClient::connect(&loop, config);
+  std::string request;
+  wire::append_frame(request,
+                     wire::Envelope{std::string(wire::kRequested),
+                                    "p1",
+                                    {{"operationId", "docker/system/ping"}, {"input", {}}}});
+  client->open_stream([&](transport::quic::QuicStream* s, const transport::quic::QuicFailure* f) {
+    if (!s) {
+      open_failure = f->message;
+      return;
+    }
+    s->adopt_receiver(std::make_unique<AnswerRecorder>(answer, fin));
+    s->write(request);
+    s->finish();
+  });
+  // A guard that keeps nothing alive: it only stops a loop that would otherwise never end.
+  uv_timer_t guard;
+  uv_timer_init(&loop, &guard);
+  uv_timer_start(
+      &guard, [](uv_timer_t* t) { uv_stop(t->loop); }, 30000, 0);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&guard));
+  // Returns once nothing holds the loop: the call has ended, and the client let go.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  const bool guard_fired = uv_is_active(reinterpret_cast<uv_handle_t*>(&guard)) == 0;
+  uv_timer_stop(&guard);
+  EXPECT_FALSE(guard_fired) << "the client held the loop for 30 s after its call";
+  ASSERT_EQ(open_failure, "");
+  EXPECT_TRUE(fin);
+  EXPECT_NE(answer.find(R"("ok":true)"), std::string::npos) << answer;  // a query: one answer
+
+  // The loop no longer runs, and the connection is still open (the client is alive).
+  ::kill(pid_, SIGTERM);
+  int status = -1;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+    } else {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  const std::string log = read_whole_file(log_);
+  EXPECT_LT(pid_, 0) << "serve still drained 5 s after SIGTERM:\n" << log;
+  EXPECT_EQ(log.find("grace period over"), std::string::npos) << log;
+
+  client.reset();
+  uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 TEST_F(QuicCliTest, SigtermLetsAnInFlightRunFinishWithinTheGraceThenExitsZero) {
