@@ -185,6 +185,9 @@ int run_call(const CallCommandOptions& options) {
       exit_code = kCallErrorExit;
     }
     if (terminal) terminal->stop();
+    // Nothing is left to wait for: a QUIC client would hold the loop a little longer for the
+    // ACKs it owes, and the CONNECTION_CLOSE sent below makes those moot.
+    uv_stop(loop);
   };
   client::CallOptions call_options;
   call_options.carriage = options.raw ? call::Carriage::raw : call::Carriage::json;
