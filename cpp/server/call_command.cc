@@ -147,6 +147,7 @@ int run_call(const CallCommandOptions& options) {
   std::setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
   uv_loop_t* loop = uv_default_loop();
+  const bool quic = address.value().kind == client::Address::Kind::quic;
   auto caller = std::make_unique<client::CallClient>(loop, address.value(), options.tls);
   int exit_code = 0;
   std::unique_ptr<Terminal> terminal;
@@ -185,9 +186,9 @@ int run_call(const CallCommandOptions& options) {
       exit_code = kCallErrorExit;
     }
     if (terminal) terminal->stop();
-    // Nothing is left to wait for: a QUIC client would hold the loop a little longer for the
-    // ACKs it owes, and the CONNECTION_CLOSE sent below makes those moot.
-    uv_stop(loop);
+    // A QUIC client holds the loop a little longer for the ACKs it owes; the CONNECTION_CLOSE
+    // sent below makes those moot. (A unix socket still gets its clean shutdown.)
+    if (quic) uv_stop(loop);
   };
   client::CallOptions call_options;
   call_options.carriage = options.raw ? call::Carriage::raw : call::Carriage::json;

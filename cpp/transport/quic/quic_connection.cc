@@ -194,6 +194,8 @@ ngtcp2_transport_params QuicConnection::params() const {
   p.initial_max_streams_uni = 0;
   p.max_idle_timeout = options_.idle_timeout_ms * NGTCP2_MILLISECONDS;
   p.active_connection_id_limit = 7;
+  // max_ack_delay stays ngtcp2's 25 ms: QuicLink's linger before letting go of the loop
+  // (kUnrefLingerMs) is twice that.
   return p;
 }
 

@@ -238,12 +238,15 @@ void QuicLink::set_referenced(bool referenced) {
   // just ended (its stream closed on the server's FIN, an ACK still owed for it) keeps the loop
   // that long and as much again, then lets go.
   unref_pending_ = true;
+  uv_update_time(loop_);
   unref_at_ms_ = uv_now(loop_) + kUnrefLingerMs;
   if (!idle_active_) arm_timer();
 }
 
 void QuicLink::unref_if_due() {
-  if (!unref_pending_ || handles_closing_ || uv_now(loop_) < unref_at_ms_) return;
+  // Never while the idle handle has work queued: it must still hold the loop for the write
+  // (libuv 1.45 on, Node's, runs timers last in a turn and then checks what holds the loop).
+  if (!unref_pending_ || handles_closing_ || idle_active_ || uv_now(loop_) < unref_at_ms_) return;
   unref_pending_ = false;
   uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&idle_));
@@ -404,10 +407,13 @@ void QuicLink::arm_timer() {
 void QuicLink::on_timer(uv_timer_t* t) {
   auto* self = static_cast<QuicLink*>(t->data);
   // Also woken at the end of the linger (set_referenced): handling an expiry early does nothing.
-  self->unref_if_due();
+  // after_io() queues a write on the idle handle, which lets go of the loop once it ran.
   self->conn_->handle_expiry(uv_hrtime());
   self->after_io();
-  if (!self->handles_closing_ && !self->idle_active_) self->arm_timer();
+  if (!self->handles_closing_ && !self->idle_active_) {
+    self->unref_if_due();
+    self->arm_timer();
+  }
 }
 
 void QuicLink::on_idle(uv_idle_t* h) {
@@ -424,6 +430,7 @@ void QuicLink::on_idle(uv_idle_t* h) {
   if (!more && self->deliveries_.empty()) {
     uv_idle_stop(&self->idle_);
     self->idle_active_ = false;
+    self->unref_if_due();
   }
   self->arm_timer();
   self->check_finished();
