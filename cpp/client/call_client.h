@@ -116,7 +116,8 @@ class ClientCall {
 /// Over QUIC every call is one bidirectional stream of a connection shared by the client's calls;
 /// a connection that failed or ended is replaced by a new one at the next call. Destroying the
 /// client closes its connection once its last call is gone (and frees it on a later loop turn:
-/// run the loop before closing it).
+/// run the loop before closing it). An idle QUIC connection does not keep the loop alive: 50 ms
+/// after its last call ends (time for the ACKs it owes the server) its handles let go of it.
 class CallClient {
  public:
   CallClient(uv_loop_t* loop, Address address, ClientTlsOptions tls = {},

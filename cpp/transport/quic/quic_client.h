@@ -30,7 +30,8 @@ struct QuicFailure {
 
 /// Loop-thread only. Made by connect() as a shared_ptr: dropping the last reference closes the
 /// connection (CONNECTION_CLOSE) and frees it once its handles are closed. While it has no stream
-/// and no pending open, its handles do not keep the loop alive.
+/// and no pending open, its handles do not keep the loop alive (from 50 ms after the last stream
+/// was released, so that the ACKs owed to the server go out: QuicLink::set_referenced).
 ///
 /// Its socket is connected to the server, so the kernel hands it the ICMP port unreachable a
 /// datagram meets when no process listens there any more (a server that died without a word and
