@@ -410,10 +410,7 @@ void QuicLink::on_timer(uv_timer_t* t) {
   // after_io() queues a write on the idle handle, which lets go of the loop once it ran.
   self->conn_->handle_expiry(uv_hrtime());
   self->after_io();
-  if (!self->handles_closing_ && !self->idle_active_) {
-    self->unref_if_due();
-    self->arm_timer();
-  }
+  if (!self->handles_closing_ && !self->idle_active_) self->arm_timer();
 }
 
 void QuicLink::on_idle(uv_idle_t* h) {

@@ -240,13 +240,8 @@ TEST_F(QuicCliTest, AClientWhoseLoopEndsWithItsLastCallStillAcknowledgesTheAnswe
   std::string answer;
   bool fin = false;
   std::string open_failure;
-  transport::quic::QuicClientConfig config;
-  config.host = "127.0.0.1";
-  config.port = port_;
-  config.tls.ca_file = cert_path("ca.crt");
-  config.tls.cert_file = cert_path("client-a.crt");
-  config.tls.key_file = cert_path("client-a.key");
-  auto client = transport::quic::QuicClient::connect(&loop, config);
+  auto client =
+      transport::quic::QuicClient::connect(&loop, loopback_quic_client(port_, "client-a"));
   std::string request;
   wire::append_frame(request,
                      wire::Envelope{std::string(wire::kRequested),

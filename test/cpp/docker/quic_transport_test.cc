@@ -148,13 +148,7 @@ class QuicTransportTest : public EngineFixture {
 
   // A QuicClient configuration for this server as client "a" (CallClient hides the streams).
   transport::quic::QuicClientConfig bare_config() const {
-    transport::quic::QuicClientConfig config;
-    config.host = "127.0.0.1";
-    config.port = port_;
-    config.tls.ca_file = cert_path("ca.crt");
-    config.tls.cert_file = cert_path("client-a.crt");
-    config.tls.key_file = cert_path("client-a.key");
-    return config;
+    return loopback_quic_client(port_, "client-a");
   }
 
   client::CallClient& make_client(client::ClientTlsOptions tls,

@@ -49,4 +49,14 @@ std::string cert_fingerprint(const std::string& client) {
   return "";
 }
 
+transport::quic::QuicClientConfig loopback_quic_client(uint16_t port, const std::string& client) {
+  transport::quic::QuicClientConfig config;
+  config.host = "127.0.0.1";
+  config.port = port;
+  config.tls.ca_file = cert_path("ca.crt");
+  config.tls.cert_file = cert_path(client + ".crt");
+  config.tls.key_file = cert_path(client + ".key");
+  return config;
+}
+
 }  // namespace alk::test
