@@ -72,4 +72,35 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ALKNET_DOCKER_ADDON=$addon
 # RSS ceilings mean nothing with ASan's quarantine holding freed memory: tests measure JS's share.
 export ALK_SANITIZED=1
-"$asan_node" --expose-gc --test --test-concurrency=1 "$@"
+
+# LeakSanitizer's own stop-the-world tracer can crash at exit ("Tracer caught signal 11", in
+# ScanRangeForPointers on a range near address 0: google/sanitizers#1353, gcc 12's runtime; about 1
+# run of quic.test.js in 40 here) — then no leak check ran and the file fails although each of its
+# tests passed. tracer_crash_only LOG prints the test files whose only failure was that crash, and
+# fails when any other test or file failed: only then are those files run once more, and that run
+# decides.
+tracer_crash_only() {
+  awk '
+    /^(not )?ok [0-9]+ - / {
+      if ($1 == "not") {
+        file = $0; sub(/^not ok [0-9]+ - /, "", file)
+        if (file ~ /\.test\.js$/ && crash && !other) print file; else bad = 1
+      }
+      crash = other = 0; next
+    }
+    /Tracer caught signal/ { crash = 1 }
+    /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/ { other = 1 }
+    END { exit bad }
+  ' "$1"
+}
+
+log=$out/last-run.log
+rc=0
+"$asan_node" --expose-gc --test --test-concurrency=1 "$@" 2>&1 | tee "$log" || rc=$?
+if ((rc != 0)) && crashed=$(tracer_crash_only "$log") && [[ -n $crashed ]]; then
+  mapfile -t crashed <<<"$crashed"
+  echo "js-asan: LeakSanitizer's tracer crashed at the exit of ${crashed[*]}: once more" >&2
+  "$asan_node" --expose-gc --test --test-concurrency=1 "${crashed[@]}"
+  exit
+fi
+exit "$rc"
