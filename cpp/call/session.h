@@ -19,7 +19,7 @@ namespace alk::call {
 /// What a finished call looked like, for log and audit lines.
 struct CallRecord {
   std::string peer;       ///< peer id
-  std::string transport;  ///< ByteStream::describe_peer()
+  std::string transport;  ///< ByteStream::describe_peer(): "unix", "quic addr=… cert=…"
   std::string request_id;
   std::string operation;
   std::string resource;  ///< "container/<id>" when the input names a container, else ""

@@ -58,7 +58,8 @@ class ByteStream {
   /// Input backpressure: stop/restart delivering on_bytes.
   virtual void pause_reading() = 0;
   virtual void resume_reading() = 0;
-  /// A description of the peer for logs ("unix", "quic 127.0.0.1:5000 SHA256:…").
+  /// The peer, for log lines: the transport's name, then any `key=value` fields, none holding a
+  /// space ("unix", "quic addr=127.0.0.1:5000 cert=SHA256:…").
   virtual std::string describe_peer() const = 0;
 };
 

@@ -241,7 +241,10 @@ void QuicServer::on_link_peer_stream(QuicLink& link, int64_t id) {
     link.refuse_stream(id);
     return;
   }
-  QuicStream* s = link.add_stream(id, "quic " + e->address + " " + e->peer);
+  // As the connection lines put them: addr=, and the certificate when the client sent one.
+  std::string description = "quic addr=" + e->address;
+  if (!e->peer.empty()) description += " cert=" + e->peer;
+  QuicStream* s = link.add_stream(id, std::move(description));
   ++e->calls;
   s->adopt_receiver(factory_(*s, e->peer));
 }

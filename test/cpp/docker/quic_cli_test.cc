@@ -52,13 +52,14 @@ class QuicCliTest : public ::testing::Test {
     std::remove(sock_.c_str());
   }
 
-  // Starts `serve --config` with a SIGTERM grace period of `grace_s` seconds and waits until both
-  // listeners are up.
-  void start_server(int grace_s = 2) {
+  // Starts `serve --config` with a SIGTERM grace period of `grace_s` seconds and the given
+  // clientAuth, and waits until both listeners are up.
+  void start_server(int grace_s = 2, const std::string& client_auth = "require") {
     std::ofstream(config_) << R"({"listen": [")" << address_ << R"(", "unix://)" << sock_
                            << R"("], "cert": ")" << cert_path("server.crt") << R"(", "key": ")"
                            << cert_path("server.key") << R"(", "clientCa": ")"
-                           << cert_path("ca.crt") << R"(", "shutdownGraceS": )" << grace_s
+                           << cert_path("ca.crt") << R"(", "clientAuth": ")" << client_auth
+                           << R"(", "shutdownGraceS": )" << grace_s
                            << R"(, "idleTimeoutMs": 20000})";
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
@@ -111,6 +112,29 @@ class QuicCliTest : public ::testing::Test {
   const std::string sock_ = "/tmp/alk-quic-cli-" + tag_ + ".sock";
 };
 
+// clientAuth "optional": a client without a certificate gets through the handshake as the
+// anonymous peer (no scope: what needs one is FORBIDDEN), and its audit lines carry no cert field.
+TEST_F(QuicCliTest, OptionalClientAuthLetsAClientWithoutACertificateInAsAnonymous) {
+  start_server(2, "optional");
+  auto r = run_alknet("call " + address_ + " docker/system/ping" + tls(""));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = run_alknet("call " + address_ + " docker/container/list" + tls(""));
+  EXPECT_EQ(r.exit_code, 125) << r.out;
+  EXPECT_NE(r.out.find("FORBIDDEN"), std::string::npos) << r.out;
+  r = run_alknet("call " + address_ + " docker/container/list" + tls("client-a"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  EXPECT_EQ(stop_server(), 0) << read_whole_file(log_);
+  std::istringstream lines(read_whole_file(log_));
+  int anonymous_calls = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" call peer=anonymous via=quic addr=127.0.0.1:") == std::string::npos) continue;
+    ++anonymous_calls;
+    EXPECT_EQ(line.find("cert="), std::string::npos) << line;
+  }
+  EXPECT_EQ(anonymous_calls, 2) << read_whole_file(log_);
+}
+
 TEST_F(QuicCliTest, ServeQuicAndUnixSideBySideThenDrainOnSigterm) {
   start_server();
   auto r = run_alknet("call " + address_ + " docker/system/ping" + tls("client-a"));
@@ -137,7 +161,8 @@ TEST_F(QuicCliTest, ServeQuicAndUnixSideBySideThenDrainOnSigterm) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find("quic connection refused"), std::string::npos) << log;
-  EXPECT_NE(log.find("call peer=" + fp + " via=quic 127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("call peer=" + fp + " via=quic addr=127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find(" cert=" + fp + " op="), std::string::npos) << log;
   EXPECT_NE(log.find("stopped"), std::string::npos) << log;
 }
 

@@ -295,7 +295,9 @@ TEST_F(QuicIdentityTest, EachPeerSeesAndTouchesOnlyItsContainersAcrossTransports
 
   // The audit lines name the mapped peers and their transports (each is written as its call ends
   // on the server, maybe just after the client saw the answer: log_has waits).
-  EXPECT_TRUE(log_has("call peer=alice via=quic 127.0.0.1:")) << log();
+  EXPECT_TRUE(log_has("call peer=alice via=quic addr=127.0.0.1:")) << log();
+  // ... and the certificate behind a mapped peer, as its own field.
+  EXPECT_TRUE(log_has(" cert=" + cert_fingerprint(kAlice.cert) + " op=docker/container/")) << log();
   EXPECT_TRUE(log_has("call peer=ops via=quic")) << log();
   EXPECT_TRUE(log_has("call peer=tara via=unix op=docker/container/attach resource=container/" + a))
       << log();
