@@ -74,11 +74,11 @@ export ALKNET_DOCKER_ADDON=$addon
 export ALK_SANITIZED=1
 
 # LeakSanitizer's own stop-the-world tracer can crash at exit ("Tracer caught signal 11", in
-# ScanRangeForPointers on a range near address 0: google/sanitizers#1353, gcc 12's runtime; about 1
-# run of quic.test.js in 40 here) — then no leak check ran and the file fails although each of its
-# tests passed. tracer_crash_only LOG prints the test files whose only failure was that crash, and
-# fails when any other test or file failed: only then are those files run once more, and that run
-# decides.
+# ScanRangeForPointers on a range near address 0: google/sanitizers#1353, gcc 12's runtime; once
+# in about 45 runs of quic.test.js here) — then no leak check ran and the file fails although
+# each of its tests passed. tracer_crash_only LOG prints the test files whose only failure was
+# that crash, and fails when any other test or file failed: only then are those files run once
+# more, and that run decides.
 tracer_crash_only() {
   awk '
     /^(not )?ok [0-9]+ - / {
