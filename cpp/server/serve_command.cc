@@ -150,6 +150,8 @@ int run_serve(const ServeOptions& options) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  // Until ServerIdentity watches it: a SIGHUP (a reload, a closed terminal) never ends serve.
+  std::signal(SIGHUP, SIG_IGN);
   Server server;
   server.loop = uv_default_loop();
   server.grace_s = options.shutdown_grace_s;

@@ -1,5 +1,7 @@
 #include "server/server_identity.h"
 
+#include <pthread.h>
+
 #include <csignal>
 
 #include "identity/authorizer.h"
@@ -103,9 +105,18 @@ void ServerIdentity::configure_quic(call::SessionEnv& env, const std::string& fi
 
 void ServerIdentity::close() {
   if (!sighup_) return;
+  // libuv puts SIGHUP back to its default action (end the process) as the last handle for it
+  // closes. Held back meanwhile and ignored from then on, one arriving while the server winds
+  // down is dropped instead.
+  sigset_t hup, before;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, &before);
   uv_close(reinterpret_cast<uv_handle_t*>(sighup_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
   sighup_ = nullptr;
+  std::signal(SIGHUP, SIG_IGN);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 }  // namespace alk::server

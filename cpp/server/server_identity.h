@@ -32,7 +32,8 @@ class ServerIdentity {
   /// Identity of a new QUIC stream (identity::configure_quic_session).
   void configure_quic(call::SessionEnv& env, const std::string& fingerprint) const;
 
-  /// Stops watching SIGHUP (closes the signal handle). Call before the loop ends.
+  /// Stops watching SIGHUP (closes the signal handle); from then on the process ignores SIGHUP.
+  /// Call before the loop ends.
   void close();
 
  private:

@@ -1,7 +1,7 @@
 // `alknet-docker serve` under a service manager (systemd Type=notify), as a process: READY=1 once
 // every listener is bound, WATCHDOG=1 at half of $WATCHDOG_USEC, RELOADING=1 then READY=1 on
-// SIGHUP (which never ends the server), STOPPING=1 on SIGTERM. The manager's end is a datagram
-// socket of the test's own; no daemon is needed (no call is made).
+// SIGHUP (which never ends the server, even while it stops), STOPPING=1 on SIGTERM. The manager's
+// end is a datagram socket of the test's own; no daemon is needed (no call is made).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,11 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -52,15 +54,17 @@ class ServeServiceTest : public ::testing::Test {
     ::unlink(log_path_.c_str());
   }
 
-  // serve on `listen` (this test's unix socket by default), with $NOTIFY_SOCKET and, when given,
-  // $WATCHDOG_USEC in its environment only (any the test runner has are left out).
-  void start(std::optional<std::string> watchdog_usec, const std::string& listen = std::string()) {
+  // serve on `listen` (this test's unix socket by default), with $NOTIFY_SOCKET (unless `notify`
+  // is false) and, when given, $WATCHDOG_USEC in its environment only (any the test runner has
+  // are left out).
+  void start(std::optional<std::string> watchdog_usec, const std::string& listen = std::string(),
+             bool notify = true) {
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string_view v(*e);
       if (v.rfind("NOTIFY_SOCKET=", 0) != 0 && v.rfind("WATCHDOG_", 0) != 0) env.emplace_back(v);
     }
-    env.push_back("NOTIFY_SOCKET=" + notify_path_);
+    if (notify) env.push_back("NOTIFY_SOCKET=" + notify_path_);
     if (watchdog_usec) env.push_back("WATCHDOG_USEC=" + *watchdog_usec);
     const std::string binary = alknet_binary();
     const std::string address = listen.empty() ? "unix://" + listen_path_ : listen;
@@ -168,6 +172,49 @@ TEST_F(ServeServiceTest, WithoutAWatchdogNoPingIsSent) {
   ASSERT_TRUE(await_report("READY=1", std::chrono::seconds(30))) << seen();
   await_report("WATCHDOG=1", std::chrono::milliseconds(600));
   EXPECT_EQ(count("WATCHDOG=1"), 0u) << seen();
+}
+
+// SIGHUPs from before SIGTERM until the process has exited: libuv gives SIGHUP back its default
+// action (end the process) when the last handle watching it closes, so one landing after the
+// server closed its handles used to end it by the signal instead of a clean exit. Without
+// $NOTIFY_SOCKET: every reload would send RELOADING=1 and READY=1 to a socket nobody drains.
+TEST_F(ServeServiceTest, SighupsWhileTheServerStopsNeverEndIt) {
+  start(std::nullopt, std::string(), /*notify=*/false);
+  const auto t0 = Clock::now();
+  while (!listener_accepts() && Clock::now() - t0 < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(listener_accepts()) << seen();
+
+  std::atomic<bool> flooding{true};
+  std::atomic<unsigned> sent{0};
+  const pid_t pid = pid_;
+  std::thread hangups([&] {
+    while (flooding.load()) {
+      if (::kill(pid, SIGHUP) == 0) sent.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // some land while it serves
+  const int term = ::kill(pid_, SIGTERM);
+  // WNOWAIT leaves the process a zombie, so its pid cannot be reused while the thread still
+  // signals it.
+  siginfo_t info{};
+  const int waited = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT);
+  flooding.store(false);
+  hangups.join();
+  ASSERT_EQ(term, 0);
+  ASSERT_EQ(waited, 0) << std::strerror(errno);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  EXPECT_GT(sent.load(), 10u);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << (WIFSIGNALED(status) ? "ended by signal " + std::to_string(WTERMSIG(status))
+                              : "exit status " + std::to_string(WEXITSTATUS(status)))
+      << " after " << sent.load() << " SIGHUPs\n"
+      << seen();
+  EXPECT_NE(read_whole_file(log_path_).find("stopped"), std::string::npos) << seen();
 }
 
 // A listener that cannot be bound: no READY=1 (the manager sees the start fail), exit code 1.
