@@ -3,16 +3,15 @@
 #include <uv.h>
 
 #include <csignal>
-#include <cstdio>
 #include <memory>
 
 #include "call/session.h"
 #include "client/call_client.h"
 #include "docker/endpoint.h"
 #include "ops/engine.h"
-#include "server/call_log.h"
 #include "server/serve_config.h"
 #include "server/server_identity.h"
+#include "server/server_log.h"
 #include "server/service_reports.h"
 #include "transport/quic/quic_server.h"
 #include "transport/unix_listener.h"
@@ -113,17 +112,6 @@ void Server::drop_calls() {
               q->describe());
     q->drop_connections();
   }
-}
-
-void log_connection(const std::string& listener, const transport::quic::ConnectionRecord& r) {
-  std::string line = "quic connection " + r.event + " listener=" + listener +
-                     " peer=" + (r.peer.empty() ? "-" : r.peer) + " addr=" + r.address;
-  if (r.event != "open") {
-    char ms[32];
-    std::snprintf(ms, sizeof(ms), "%.1f", r.duration_ms);
-    line += " calls=" + std::to_string(r.calls) + " duration_ms=" + ms + " outcome=" + r.outcome;
-  }
-  log_event(line);
 }
 
 void Server::close_all() {

@@ -6,7 +6,7 @@
 
 #include "identity/authorizer.h"
 #include "identity/session_identity.h"
-#include "server/call_log.h"
+#include "server/server_log.h"
 #include "server/service_reports.h"
 #include "util/service_notify.h"
 

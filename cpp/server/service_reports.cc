@@ -1,6 +1,6 @@
 #include "server/service_reports.h"
 
-#include "server/call_log.h"
+#include "server/server_log.h"
 #include "util/service_notify.h"
 
 namespace alk::server {

@@ -380,6 +380,28 @@ void QuicConnection::enter_draining(Timestamp now) {
   end(CloseInfo::Cause::peer, std::move(why), e.error_code);
 }
 
+const char* CloseInfo::cause_name() const {
+  switch (cause) {
+    case Cause::none:
+      return "open";
+    case Cause::local:
+      return "local";
+    case Cause::peer:
+      return "peer";
+    case Cause::idle_timeout:
+      return "idle_timeout";
+    case Cause::handshake_timeout:
+      return "handshake_timeout";
+    case Cause::tls:
+      return "tls";
+    case Cause::tls_by_peer:
+      return "tls_by_peer";
+    case Cause::protocol:
+      return "protocol";
+  }
+  return "protocol";
+}
+
 void QuicConnection::end(CloseInfo::Cause cause, std::string message, uint64_t code,
                          uint8_t alert) {
   if (close_.cause != CloseInfo::Cause::none) return;

@@ -93,6 +93,9 @@ struct CloseInfo {
   uint64_t code = 0;      ///< the QUIC/application error code, when there is one
   uint8_t tls_alert = 0;  ///< the TLS alert, for tls / tls_by_peer
   std::string message;    ///< human-readable, for logs and call errors
+  /// The cause as one word for log lines: "open" (none), "local", "peer", "idle_timeout",
+  /// "handshake_timeout", "tls", "tls_by_peer", "protocol". A static string.
+  const char* cause_name() const;
   /// True when trying again (a new connection) may work: not for TLS refusals.
   bool retryable() const { return cause != Cause::tls && cause != Cause::tls_by_peer; }
   /// The peer refused our certificate (or that we sent none): an authentication failure.

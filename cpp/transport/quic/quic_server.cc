@@ -139,7 +139,7 @@ void QuicServer::accept(const SocketAddress& from, const uint8_t* data, size_t l
   auto conn = QuicConnection::accept(hd, local_, from, tls_, config_.quic, hooks, uv_hrtime());
   if (!conn) {
     for (const auto& key : ep->cids) by_cid_.erase(key);
-    if (log_) log_({"refused", "", ep->address, conn.error(), 0, 0});
+    if (log_) log_({"refused", "", ep->address, "rejected", conn.error(), 0, 0});
     return;
   }
   ep->link =
@@ -232,7 +232,7 @@ void QuicServer::on_link_handshake(QuicLink& link) {
   if (!e) return;
   e->peer = link.conn().peer_id();
   e->opened = true;
-  if (log_) log_({"open", e->peer, e->address, "", 0, 0});
+  if (log_) log_({"open", e->peer, e->address, "", "", 0, 0});
 }
 
 void QuicServer::on_link_peer_stream(QuicLink& link, int64_t id) {
@@ -261,7 +261,8 @@ void QuicServer::on_link_ended(QuicLink& link) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - e->started)
           .count();
-  log_({e->opened ? "closed" : "refused", e->peer, e->address, link.conn().close_info().message,
+  const CloseInfo& why = link.conn().close_info();
+  log_({e->opened ? "closed" : "refused", e->peer, e->address, why.cause_name(), why.message,
         e->calls, ms});
 }
 

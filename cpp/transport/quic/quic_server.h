@@ -30,8 +30,11 @@ struct ConnectionRecord {
   std::string event;    ///< "open" (handshake done), "closed", "refused" (handshake failed)
   std::string peer;     ///< the client's id, "" before authentication
   std::string address;  ///< the client's address
-  std::string outcome;  ///< why it ended (closed/refused)
-  size_t calls = 0;     ///< streams served
+  /// Why it ended (closed/refused), one word: CloseInfo::cause_name(), or "rejected" when the
+  /// first packet could not start a connection.
+  std::string outcome;
+  std::string detail;  ///< the same in words (CloseInfo::message), for people
+  size_t calls = 0;    ///< streams served
   double duration_ms = 0;
 };
 

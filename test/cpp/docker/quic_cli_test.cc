@@ -161,6 +161,13 @@ TEST_F(QuicCliTest, ServeQuicAndUnixSideBySideThenDrainOnSigterm) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find("quic connection refused"), std::string::npos) << log;
+  // The outcome is one word, the reason in words last: the client closed its connection, the
+  // server refused the one without a certificate, the client refused the wrong server name.
+  EXPECT_NE(log.find(" outcome=peer detail=connection closed by the client: client closed\n"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" outcome=tls detail="), std::string::npos) << log;
+  EXPECT_NE(log.find(" outcome=tls_by_peer detail="), std::string::npos) << log;
   EXPECT_NE(log.find("call peer=" + fp + " via=quic addr=127.0.0.1:"), std::string::npos) << log;
   EXPECT_NE(log.find(" cert=" + fp + " op="), std::string::npos) << log;
   EXPECT_NE(log.find("stopped"), std::string::npos) << log;

@@ -245,6 +245,7 @@ TEST_F(QuicTransportTest, ClientWithoutCertificateIsRefused) {
   EXPECT_NE(r.error->message.find("certificate_required"), std::string::npos) << r.describe();
   ASSERT_TRUE(run_until([&] { return !connections_.empty(); }, 5s));
   EXPECT_EQ(connections_[0].event, "refused");
+  EXPECT_EQ(connections_[0].outcome, "tls") << connections_[0].detail;
   EXPECT_TRUE(records_.empty());
 }
 
@@ -258,8 +259,9 @@ TEST_F(QuicTransportTest, CertificateFromAnotherCaIsRefused) {
   EXPECT_NE(r.error->message.find("bad_certificate"), std::string::npos) << r.describe();
   ASSERT_TRUE(run_until([&] { return !connections_.empty(); }, 5s));
   EXPECT_EQ(connections_[0].event, "refused");
-  EXPECT_NE(connections_[0].outcome.find("client certificate rejected"), std::string::npos)
-      << connections_[0].outcome;
+  EXPECT_EQ(connections_[0].outcome, "tls");
+  EXPECT_NE(connections_[0].detail.find("client certificate rejected"), std::string::npos)
+      << connections_[0].detail;
   EXPECT_TRUE(records_.empty());
 }
 
