@@ -32,7 +32,8 @@ size_t CallSession::on_bytes(std::string_view bytes) {
       return bytes.size();
     case State::preparing_raw:
       // Stdin may follow the request at once: it waits in the transport, which stops reading (so
-      // a peer that never waits grows no buffer here), until begin_raw() resumes it.
+      // a peer that never waits grows no buffer here), until begin_raw() or the call's end
+      // resumes it.
       stream_.pause_reading();
       return 0;
     case State::running_raw:
@@ -323,6 +324,11 @@ void CallSession::resume_input() {
 void CallSession::terminal(std::string outcome, std::string detail) {
   state_ = State::done;
   stream_.finish();
+  // Input may be held back (stdin that came while the raw carriage was being set up, or paused
+  // by the handler): read on, discarding, so the peer's end of stream is seen and the transport
+  // can release the stream.
+  input_paused_ = false;
+  stream_.resume_reading();
   retire_handler(/*cancel=*/false);
   record(std::move(outcome), std::move(detail));
 }

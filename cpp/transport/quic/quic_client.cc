@@ -80,10 +80,17 @@ void QuicClient::connect_to(const sockaddr* addr) {
   const bool v6 = remote.storage.ss_family == AF_INET6;
   SocketAddress local = SocketAddress::numeric(v6 ? "::" : "0.0.0.0", 0).value();
   udp_ = new uv_udp_t;
-  uv_udp_init_ex(loop_, udp_, (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
+  int rv = uv_udp_init_ex(loop_, udp_, (v6 ? AF_INET6 : AF_INET) | UV_UDP_RECVMMSG);
+  if (rv != 0) {
+    // No socket: the handle was never initialised, so it is freed here, not closed.
+    delete udp_;
+    udp_ = nullptr;
+    fail({std::string("cannot open a UDP socket: ") + uv_strerror(rv), true, false});
+    return;
+  }
   udp_->data = this;
   ++handles_open_;
-  int rv = uv_udp_bind(udp_, local.get(), 0);
+  rv = uv_udp_bind(udp_, local.get(), 0);
   // Connected: the kernel then reports an ICMP port unreachable from the server as ECONNREFUSED
   // on the socket (an unconnected one drops it), and takes datagrams from the server only.
   if (rv == 0) rv = uv_udp_connect(udp_, remote.get());

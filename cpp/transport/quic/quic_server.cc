@@ -56,9 +56,16 @@ Result<bool, std::string> QuicServer::listen() {
   if (!addr) return unexpected("quic listen address: " + addr.error());
   udp_ = new uv_udp_t;
   const unsigned family = addr->storage.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
-  uv_udp_init_ex(loop_, udp_, family | UV_UDP_RECVMMSG);
+  int rv = uv_udp_init_ex(loop_, udp_, family | UV_UDP_RECVMMSG);
+  if (rv != 0) {
+    // No socket (no IPv6 on this host, no file descriptor left): the handle was never
+    // initialised, so there is nothing to close.
+    delete udp_;
+    udp_ = nullptr;
+    return unexpected("cannot listen on quic://" + addr->describe() + ": " + uv_strerror(rv));
+  }
   udp_->data = this;
-  int rv = uv_udp_bind(udp_, addr->get(), 0);
+  rv = uv_udp_bind(udp_, addr->get(), 0);
   if (rv == 0) {
     int size = kSocketBuffer;
     uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(udp_), &size);

@@ -409,6 +409,33 @@ TEST_F(QuicTransportTest, ExecExitCodeSeven) {
   EXPECT_EQ(r.text("stderr"), "err\n");
 }
 
+// Stdin that reaches the server while it still sets up the docker side of a raw call waits in the
+// transport (the session stops reading). A call that then fails before the switch to raw must
+// read on, so that the client's end of stream is seen and the stream is released: before, each
+// such call kept its stream (and a unit of the connection's stream credit) for good.
+TEST_F(QuicTransportTest, ARawCallThatFailsWhileItsStdinWaitsStillReleasesItsStream) {
+  auto& c = make_client(tls_for("client-a"));
+  client::CallOptions options;
+  options.carriage = call::Carriage::raw;
+  constexpr int kCalls = 8;
+  for (int i = 0; i < kCalls; ++i) {
+    CallResult r;
+    auto& call =
+        start_call(c, "docker/container/exec",
+                   {{"containerId", "alknet-no-such-container"}, {"command", {"cat"}}}, r, options);
+    // The exec's docker request is in flight: the server is preparing the raw carriage.
+    ASSERT_TRUE(run_until([&] { return engine_->docker().stats().busy > 0 || r.ended; }, 10s));
+    call.send_stdin("stdin while the server prepares\n");
+    call.end_stdin();
+    ASSERT_TRUE(run_until([&] { return r.ended; }, 30s)) << r.describe();
+    ASSERT_TRUE(r.error) << r.describe();
+    EXPECT_EQ(r.error->code, "CONTAINER_NOT_FOUND") << r.describe();
+  }
+  EXPECT_TRUE(run_until([&] { return server_->calls() == 0; }, 5s))
+      << server_->calls() << " of " << kCalls << " failed raw calls still hold their stream";
+  EXPECT_EQ(records_.size(), size_t{kCalls});
+}
+
 TEST_F(QuicTransportTest, ResetOfARunStreamKillsAndRemovesTheContainer) {
   const std::string label = "quic-reset-" + std::to_string(::getpid());
   auto& c = make_client(tls_for("client-a"));
