@@ -3,6 +3,7 @@
 const native = require('./native');
 const { Client } = require('./client');
 const { CallError } = require('./errors');
+const { deliverRestAfterThrow } = require('./after-throw');
 
 // Event kinds of a native delivery (cpp/node/event_queue.h EventKind).
 const kOutputs = 0;
@@ -40,47 +41,56 @@ function outputEvents(value) {
   return items;
 }
 
-// Hands one native delivery — [kind, value, kind, value, …] — to a call's sink, in order.
-function dispatch(events, sink) {
-  for (let i = 0; i < events.length; i += 2) {
-    const value = events[i + 1];
-    switch (events[i]) {
-      case kOutputs:
-        sink.outputs(JSON.parse(value), value.length);
-        break;
-      case kOutputEvents:
-        sink.outputs(outputEvents(value), value[3]);
-        break;
-      case kStdout:
-        sink.stdout(value);
-        break;
-      case kStderr:
-        sink.stderr(value);
-        break;
-      case kRawOpen:
-        sink.rawOpen(value);
-        break;
-      case kControl:
-        sink.control(JSON.parse(value));
-        break;
-      case kExit:
-        sink.exit(value);
-        break;
-      case kCompleted:
-        sink.completed();
-        break;
-      case kAnswered:
-        sink.answered();
-        break;
-      case kError:
-        sink.error(CallError.fromPayload(JSON.parse(value)));
-        break;
-      case kDrain:
-        sink.drain();
-        break;
-      default:
-        break;
-    }
+// Hands one native delivery — [kind, value, kind, value, …] — to a call's sink, in order, from
+// event index `from`. A listener that throws (the sink runs user code: stream 'data' and 'open'
+// listeners) does not cost the rest of the batch; its error goes on to the caller afterwards.
+function dispatch(events, sink, from = 0) {
+  let i = from;
+  try {
+    for (; i < events.length; i += 2) dispatchOne(events[i], events[i + 1], sink);
+  } catch (error) {
+    deliverRestAfterThrow(() => dispatch(events, sink, i + 2));
+    throw error;
+  }
+}
+
+function dispatchOne(kind, value, sink) {
+  switch (kind) {
+    case kOutputs:
+      sink.outputs(JSON.parse(value), value.length);
+      break;
+    case kOutputEvents:
+      sink.outputs(outputEvents(value), value[3]);
+      break;
+    case kStdout:
+      sink.stdout(value);
+      break;
+    case kStderr:
+      sink.stderr(value);
+      break;
+    case kRawOpen:
+      sink.rawOpen(value);
+      break;
+    case kControl:
+      sink.control(JSON.parse(value));
+      break;
+    case kExit:
+      sink.exit(value);
+      break;
+    case kCompleted:
+      sink.completed();
+      break;
+    case kAnswered:
+      sink.answered();
+      break;
+    case kError:
+      sink.error(CallError.fromPayload(JSON.parse(value)));
+      break;
+    case kDrain:
+      sink.drain();
+      break;
+    default:
+      break;
   }
 }
 
@@ -138,6 +148,10 @@ class Engine extends Client {
    */
   constructor(options = {}) {
     super();
+    const t = options.connectTimeoutMs;
+    if (t !== undefined && !(Number.isSafeInteger(t) && t >= 0)) {
+      throw new TypeError('options.connectTimeoutMs must be a non-negative integer (0: none)');
+    }
     const env = process.env;
     const host = options.host ?? env.DOCKER_HOST ?? '';
     this._native = new native.Engine({
@@ -180,6 +194,9 @@ class Engine extends Client {
   close(options = {}) {
     if (!this._closed) {
       const graceMs = options.graceMs ?? 10000;
+      if (typeof graceMs !== 'number' || !(graceMs >= 0)) {
+        return Promise.reject(new TypeError('options.graceMs must be a non-negative number'));
+      }
       this._failLive('the engine was closed');
       this._closed = (async () => {
         const deadline = Date.now() + graceMs;

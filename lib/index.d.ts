@@ -295,6 +295,7 @@ export interface EngineOptions {
   apiVersion?: string;
   /** Prefix of the ownership labels (default "alknet"). */
   labelPrefix?: string;
+  /** Milliseconds a connection to the daemon may take (default 5000; 0: no limit). */
   connectTimeoutMs?: number;
 }
 

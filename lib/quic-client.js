@@ -13,6 +13,7 @@ const native = require('./native');
 const { Client } = require('./client');
 const { CallError } = require('./errors');
 const { StreamCall } = require('./stream-call');
+const { deliverRestAfterThrow } = require('./after-throw');
 
 /**
  * Parses "quic://host:port" ("quic://[::1]:4433") into its host and port.
@@ -52,13 +53,21 @@ class QuicSocket extends EventEmitter {
     this._native = new native.QuicStream(connection, (events) => this._receive(events));
   }
 
-  _receive(events) {
-    for (let i = 0; i < events.length && !this._gone; i += 2) {
-      if (this._paused || this._held !== null) {
-        (this._held ??= []).push(events[i], events[i + 1]);
-      } else {
-        this._emitEvent(events[i], events[i + 1]);
+  // One native delivery, from event index `from`. A listener that throws does not cost the rest
+  // of it (the stream's end and close come once); its error goes on afterwards.
+  _receive(events, from = 0) {
+    let i = from;
+    try {
+      for (; i < events.length && !this._gone; i += 2) {
+        if (this._paused || this._held !== null) {
+          (this._held ??= []).push(events[i], events[i + 1]);
+        } else {
+          this._emitEvent(events[i], events[i + 1]);
+        }
       }
+    } catch (error) {
+      deliverRestAfterThrow(() => this._receive(events, i + 2));
+      throw error;
     }
   }
 
@@ -94,12 +103,18 @@ class QuicSocket extends EventEmitter {
   }
 
   _replay() {
-    while (this._held !== null && !this._paused && !this._gone) {
-      const held = this._held;
-      const kind = held.shift();
-      const value = held.shift();
-      if (held.length === 0) this._held = null;
-      this._emitEvent(kind, value);
+    try {
+      while (this._held !== null && !this._paused && !this._gone) {
+        const held = this._held;
+        const kind = held.shift();
+        const value = held.shift();
+        if (held.length === 0) this._held = null;
+        this._emitEvent(kind, value);
+      }
+    } catch (error) {
+      // A listener threw: what is still held goes on from a later tick.
+      if (this._held !== null) process.nextTick(() => this._replay());
+      throw error;
     }
   }
 
@@ -240,4 +255,4 @@ class QuicClient extends Client {
   }
 }
 
-module.exports = { QuicClient, quicAddress };
+module.exports = { QuicClient, quicAddress, QuicSocket };

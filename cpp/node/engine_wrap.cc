@@ -42,9 +42,14 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
   ops::EngineOptions engine_options;
   engine_options.endpoint = std::move(endpoint).value();
   engine_options.docker.api_version = string_option(options, "apiVersion");
-  if (Napi::Value t = options.Get("connectTimeoutMs"); t.IsNumber()) {
-    engine_options.docker.connect_timeout_ms = t.As<Napi::Number>().Int64Value();
+  const auto connect_timeout =
+      uint_option(options, "connectTimeoutMs", engine_options.docker.connect_timeout_ms);
+  if (!connect_timeout) {
+    Napi::TypeError::New(env, "Engine: connectTimeoutMs must be a non-negative integer (0: none)")
+        .ThrowAsJavaScriptException();
+    return;
   }
+  engine_options.docker.connect_timeout_ms = *connect_timeout;
   if (std::string prefix = string_option(options, "labelPrefix"); !prefix.empty()) {
     engine_options.label_prefix = std::move(prefix);
   }

@@ -320,7 +320,12 @@ void JsCall::call_receiver(Napi::Env env, std::initializer_list<napi_value> args
     invoke(env, *context, self, receiver.Value(), args);
     return;
   }
-  invoke(env, *async_context_, self, receiver_.Value(), args);
+  // The receiver may cancel the call (a `break` out of `for await`), which releases it: the
+  // context it runs in is kept out of reach until the callback has returned.
+  Napi::Value receiver = receiver_.Value();
+  std::unique_ptr<Napi::AsyncContext> context = std::move(async_context_);
+  invoke(env, *context, self, receiver, args);
+  if (live_) async_context_ = std::move(context);
 }
 
 void JsCall::after_delivery() {

@@ -200,6 +200,16 @@ test('CallError: an unreachable daemon is DOCKER_UNAVAILABLE, retryable', async 
   assert.throws(() => new Engine({ host: 'ftp://example' }), TypeError);
 });
 
+test('options out of range are refused, not taken modulo 2^64 or as no limit', async () => {
+  for (const connectTimeoutMs of [-1, 0.5, NaN, '100', 2 ** 64]) {
+    assert.throws(() => new Engine({ connectTimeoutMs }), TypeError, String(connectTimeoutMs));
+  }
+  const quick = new Engine({ connectTimeoutMs: 0 });
+  await assert.rejects(quick.close({ graceMs: '100' }), TypeError);
+  await assert.rejects(quick.close({ graceMs: -1 }), TypeError);
+  await quick.close({ graceMs: 0 });
+});
+
 test('protocol level: call, subscribe, discovery', async () => {
   const ops = await engine.call('services/list');
   const names = ops.map((o) => o.name);

@@ -26,6 +26,12 @@ constexpr size_t kHandshakeUdpPayload = 1200;
 // The largest UDP payload a packet may have: what fits the 64 KiB send buffer and one GSO send.
 constexpr size_t kMaxUdpPayload = 65000;
 
+// ngtcp2 counts time in nanoseconds (uint64): a timeout of the options' milliseconds, held at
+// QuicOptions::kMaxTimeoutMs so that no value a caller may give wraps round to a tiny one.
+ngtcp2_duration timeout_ns(uint64_t ms) {
+  return std::min(ms, QuicOptions::kMaxTimeoutMs) * NGTCP2_MILLISECONDS;
+}
+
 void trace_printf(void*, const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -172,7 +178,7 @@ ngtcp2_settings QuicConnection::settings(Timestamp now) const {
   s.max_window = options_.max_connection_window;
   s.max_stream_window = options_.max_stream_window;
   if (options_.handshake_timeout_ms > 0) {
-    s.handshake_timeout = options_.handshake_timeout_ms * NGTCP2_MILLISECONDS;
+    s.handshake_timeout = timeout_ns(options_.handshake_timeout_ms);
   }
   if (options_.loopback_udp_payload > 0 && remote_.is_loopback()) {
     s.max_tx_udp_payload_size = std::min<size_t>(options_.loopback_udp_payload, kMaxUdpPayload);
@@ -192,7 +198,7 @@ ngtcp2_transport_params QuicConnection::params() const {
   p.initial_max_stream_data_uni = 0;
   p.initial_max_streams_bidi = server_ ? options_.max_streams_bidi : 0;
   p.initial_max_streams_uni = 0;
-  p.max_idle_timeout = options_.idle_timeout_ms * NGTCP2_MILLISECONDS;
+  p.max_idle_timeout = timeout_ns(options_.idle_timeout_ms);
   p.active_connection_id_limit = 7;
   // max_ack_delay stays ngtcp2's 25 ms: QuicLink's linger before letting go of the loop
   // (kUnrefLingerMs) is twice that.
@@ -846,8 +852,7 @@ void QuicConnection::update_keep_alive() {
   if (want == keep_alive_on_ || !conn_) return;
   if (state_ != State::handshaking && state_ != State::open) return;
   keep_alive_on_ = want;
-  ngtcp2_conn_set_keep_alive_timeout(conn_,
-                                     want ? options_.keep_alive_ms * NGTCP2_MILLISECONDS : 0);
+  ngtcp2_conn_set_keep_alive_timeout(conn_, want ? timeout_ns(options_.keep_alive_ms) : 0);
 }
 
 // ---- ngtcp2 callbacks: they only record state and queue events ----

@@ -53,6 +53,9 @@ struct SocketAddress {
 
 /// Transport tuning shared by servers and clients.
 struct QuicOptions {
+  /// The longest timeout the three below take (10^12 ms, about 31 years): a larger value counts as
+  /// this much, so that none overflows ngtcp2's nanoseconds.
+  static constexpr uint64_t kMaxTimeoutMs = 1'000'000'000'000;
   /// Closes a connection after this long without any packet (0: never). The smaller of the two
   /// peers' values applies.
   uint64_t idle_timeout_ms = 30000;

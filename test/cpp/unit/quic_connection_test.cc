@@ -347,6 +347,18 @@ TEST_F(QuicPairTest, IdleTimeoutEndsBothSides) {
   EXPECT_EQ(client_.conn->state(), QuicConnection::State::closed);
 }
 
+// Timeouts are milliseconds, ngtcp2's nanoseconds: a huge value (JS's Number.MAX_SAFE_INTEGER,
+// or one whose product wraps round to under a millisecond) must stay huge.
+TEST_F(QuicPairTest, HugeTimeoutsDoNotWrapRoundToTinyOnes) {
+  options_.idle_timeout_ms = 18'446'744'073'710;  // × 10^6 wraps to 0.45 ms
+  options_.handshake_timeout_ms = 9'007'199'254'740'991;
+  options_.keep_alive_ms = 18'446'744'073'710;
+  ASSERT_TRUE(handshake());
+  run_until([] { return false; }, 10000 * kMs);
+  EXPECT_FALSE(client_.ended) << client_.conn->close_info().message;
+  EXPECT_FALSE(server_.ended) << server_.conn->close_info().message;
+}
+
 TEST_F(QuicPairTest, KeepAliveHoldsAConnectionWithAnOpenStream) {
   options_.idle_timeout_ms = 1000;
   options_.keep_alive_ms = 300;
