@@ -100,6 +100,9 @@ Result<size_t, std::string> PeerDirectory::reload(const std::string& path,
   auto loaded = load_peers_file(path, options);
   if (!loaded) return unexpected(std::move(loaded).error());
   const std::string running = label_prefix();
+  // A file without labelPrefix serves under the running prefix (the --label-prefix flag's, as at
+  // start), not the default: else every reload of it would be refused under a flag-set prefix.
+  if (!loaded.value().label_prefix_set) loaded.value().label_prefix = running;
   if (loaded.value().label_prefix != running) {
     return unexpected(path + ": labelPrefix: cannot change from \"" + running + "\" to \"" +
                       loaded.value().label_prefix + "\" while serving (restart the server)");

@@ -45,7 +45,8 @@ class PeerDirectory {
   call::Peer resolve(const std::string& token, const call::Peer& connection_peer) const;
 
   /// Loads `path` and swaps it in; on any error (malformed file, or a labelPrefix other than
-  /// the running one) keeps the current peers and returns the error. Returns the peer count.
+  /// the running one) keeps the current peers and returns the error. A file that names no
+  /// labelPrefix keeps the running one. Returns the peer count.
   Result<size_t, std::string> reload(const std::string& path, const PeersParseOptions& options);
 
   /// The label prefix the file named (or the default).

@@ -2,6 +2,9 @@
 #include "identity/peer_directory.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "identity/authorizer.h"
 
@@ -74,6 +77,40 @@ TEST(PeerDirectory, ReplaceTakesEffectAtTheNextLookup) {
   EXPECT_TRUE(is_anonymous(dir.resolve("ci-secret", anonymous_peer())));
   EXPECT_TRUE(is_anonymous(dir.for_fingerprint(kFpCi)));
   EXPECT_EQ(dir.resolve("ops-secret", anonymous_peer()).id, "ops");
+}
+
+// serve --label-prefix acme with a peers file that names none: the file serves under "acme", and
+// so must every reload of it. (A reload compared the file's default "alknet" with "acme" and was
+// refused, so a peer removed from the file kept its access until a restart.)
+TEST(PeerDirectory, AReloadOfAFileWithoutLabelPrefixKeepsTheRunningPrefix) {
+  const std::string path = "/tmp/alk-peer-directory-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << R"({"peers": [{"id": "ci-runner", "tokenHash": ")"
+                      << token_hash_of("ci-secret") << R"(", "scopes": ["container:list"]}]})";
+  PeersConfig running = sample();
+  running.label_prefix = "acme";
+  PeerDirectory dir(running);
+  ASSERT_EQ(dir.resolve("ops-secret", anonymous_peer()).id, "ops");
+  auto reloaded = dir.reload(path, PeersParseOptions{});
+  ::unlink(path.c_str());
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error();
+  EXPECT_EQ(reloaded.value(), 1u);
+  EXPECT_EQ(dir.label_prefix(), "acme");
+  EXPECT_TRUE(is_anonymous(dir.resolve("ops-secret", anonymous_peer())));  // removed: no access
+  EXPECT_EQ(dir.resolve("ci-secret", anonymous_peer()).id, "ci-runner");
+}
+
+TEST(PeerDirectory, AReloadThatNamesAnotherLabelPrefixIsRefused) {
+  const std::string path = "/tmp/alk-peer-directory-other-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(path) << R"({"labelPrefix": "other", "peers": []})";
+  PeersConfig running = sample();
+  running.label_prefix = "acme";
+  PeerDirectory dir(running);
+  auto reloaded = dir.reload(path, PeersParseOptions{});
+  ::unlink(path.c_str());
+  ASSERT_FALSE(reloaded.ok());
+  EXPECT_NE(reloaded.error().find("cannot change from \"acme\" to \"other\""), std::string::npos)
+      << reloaded.error();
+  EXPECT_EQ(dir.resolve("ops-secret", anonymous_peer()).id, "ops");  // the old peers stay
 }
 
 TEST(Authorizer, OperatorsMayCallEverything) {
