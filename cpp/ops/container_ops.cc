@@ -113,7 +113,8 @@ SimpleOp list_op(Services& services) {
   op.name = "docker/container/list";
   op.description =
       "Lists containers (running ones unless all). A non-operator peer, or ownedOnly, sees only "
-      "the containers it owns.";
+      "the containers it owns; a non-operator peer cannot filter by since or before (they name "
+      "a container).";
   op.input_schema = object_schema({{"all", {{"type", "boolean"}}},
                                    {"limit", {{"type", "integer"}, {"minimum", 1}}},
                                    {"size", {{"type", "boolean"}}},
@@ -129,6 +130,21 @@ SimpleOp list_op(Services& services) {
     if (auto it = in.find("limit"); it != in.end()) req.add_query("limit", it->dump());
     if (in.value("size", false)) req.add_query("size", "1");
     json filters = in.value("filters", json::object());
+    if (!r.peer.is_operator) {
+      // The daemon resolves these to a container before any label filter applies: a peer's
+      // list would tell whether another peer's container exists (NOT_FOUND or not), and when
+      // it was made.
+      for (const char* key : {"since", "before"}) {
+        if (filters.contains(key)) {
+          CallError e =
+              CallError::make(call::codes::kForbidden,
+                              std::string("filters.") + key +
+                                  ": names a container, which only an operator's list may do");
+          e.details = {{"field", std::string("filters.") + key}};
+          return unexpected(std::move(e));
+        }
+      }
+    }
     if (in.value("ownedOnly", false) || !r.peer.is_operator) {
       add_label_filter(filters, owner_label(services, r.peer));
     }

@@ -153,6 +153,21 @@ TEST_F(IdentityTest, EachPeerSeesAndTouchesOnlyItsContainers) {
   EXPECT_TRUE(listed(ops_list, a));
   EXPECT_TRUE(listed(ops_list, b));
 
+  // since/before name a container, which the daemon resolves before the owner filter: a peer's
+  // list would answer NOT_FOUND for a name nobody uses and ok for bob's. Refused alike for any.
+  for (const char* key : {"since", "before"}) {
+    for (const auto& target : {b, std::string("alknet-test-no-such-container")}) {
+      const CallOutcome probe = call_as("alice-token", "docker/container/list",
+                                        {{"all", true}, {"filters", {{key, {target}}}}});
+      EXPECT_EQ(probe.code(), "FORBIDDEN") << key << " " << target << ": " << probe.message();
+      EXPECT_EQ(probe.message(), std::string("filters.") + key +
+                                     ": names a container, which only an operator's list may do");
+    }
+    const CallOutcome ops_probe =
+        call_as("ops-token", "docker/container/list", {{"all", true}, {"filters", {{key, {b}}}}});
+    EXPECT_EQ(ops_probe.code(), "(ok)") << key << ": " << ops_probe.message();
+  }
+
   // Every per-container operation on the other peer's container, and on one that does not exist.
   const std::string missing = "alknet-test-no-such-container";
   const auto& ops = per_container_ops();
