@@ -20,6 +20,11 @@ class TrackedSink {
     this._live.delete(this);
   }
 
+  /** True when the caller's sink ends only at call.completed (a subscription). */
+  get awaitsCompletion() {
+    return this._sink.awaitsCompletion === true;
+  }
+
   outputs(items, bytes) {
     this._sink.outputs(items, bytes);
   }

@@ -66,8 +66,16 @@ class StreamCall {
 
   _onEnd() {
     if (this._state === 'done') return;
-    if (this._state === 'json' && this._outputs > 0 && !this._decoder.partial()) {
-      // A query's single answer is followed by the end of the server's side.
+    // A query's single answer is followed by the end of the server's side. A subscription ends
+    // with call.completed: more than one output, or a sink that waits for the completion, then
+    // the end of the stream means the server went away (killed, restarted, its grace over) — a
+    // unix socket shows that as a plain end of stream too.
+    if (
+      this._state === 'json' &&
+      this._outputs === 1 &&
+      !this._decoder.partial() &&
+      this._sink.awaitsCompletion !== true
+    ) {
       this._finish();
       this._sink.answered();
       return;

@@ -15,6 +15,11 @@ class SubscriptionSink {
     this._sub = sub;
   }
 
+  /** A subscription ends at call.completed: an end of stream before it is a failure. */
+  get awaitsCompletion() {
+    return true;
+  }
+
   outputs(items, bytes) {
     this._sub._push(items, bytes);
   }

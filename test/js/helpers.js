@@ -95,12 +95,16 @@ async function serveUnix(t) {
   let serverLog = '';
   server.stderr.on('data', (c) => (serverLog += c));
   t.after(async () => {
-    server.kill('SIGTERM');
-    await once(server, 'exit').catch(() => {});
+    // A test may have stopped it already: 'exit' then came before this waits.
+    if (server.exitCode === null && server.signalCode === null) {
+      const exited = once(server, 'exit').catch(() => {});
+      server.kill('SIGTERM');
+      await exited;
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
   await waitFor(() => fs.existsSync(sock), { what: `server socket (${serverLog})` });
-  return { dir, sock, address: `unix://${sock}` };
+  return { dir, sock, address: `unix://${sock}`, server };
 }
 
 const LIB = path.join(__dirname, '..', '..', 'lib');

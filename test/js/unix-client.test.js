@@ -10,7 +10,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { once } = require('node:events');
 const { connect, CallError } = require('../../lib');
-const { SERVER_BINARY, serveUnix, spec } = require('./helpers');
+const { Engine, SERVER_BINARY, serveUnix, spec } = require('./helpers');
 
 const binary = SERVER_BINARY;
 
@@ -72,4 +72,36 @@ test('unix client', { skip: !binary && 'no alknet-docker binary (build it with C
     assert.equal(err.retryable, true);
   });
   await client.close();
+});
+
+// A unix socket shows a killed server as a plain end of stream, like the end of a query's answer:
+// a subscription must still fail (retryably), never end as if completed, and a call() of one must
+// reject, not resolve with the outputs so far.
+test('a server killed during a follow fails it, not completes it', { skip: !binary && 'no alknet-docker binary (build it with CMake)' }, async (t) => {
+  const { address, server } = await serveUnix(t);
+  const client = connect(address);
+  const { id } = await client.containers.create(spec(['sh', '-c', 'while true; do echo t; sleep 0.01; done']));
+  const engine = new Engine();
+  try {
+    await client.containers.start(id);
+    const follow = client.containers.logs(id, { follow: true });
+    const viaCall = client
+      .call('docker/container/logs', { containerId: id, follow: true })
+      .then(() => null, (e) => e);
+    let lines = 0;
+    const failure = await (async () => {
+      for await (const _ of follow) {
+        if (++lines === 5) server.kill('SIGKILL');
+      }
+    })().then(() => null, (e) => e);
+    assert.ok(failure instanceof CallError, `the follow ended without an error after ${lines} lines`);
+    assert.equal(failure.retryable, true);
+    const callFailure = await viaCall;
+    assert.ok(callFailure instanceof CallError && callFailure.retryable, `call(): ${callFailure}`);
+    assert.equal(client.stats().calls, 0);
+  } finally {
+    await engine.containers.remove(id, { force: true });
+    await engine.close();
+    await client.close();
+  }
 });
