@@ -10,6 +10,31 @@ namespace alk::client {
 
 using call::CallError;
 
+namespace {
+
+// Fields of what the server sent, read without trusting their types: json::value() throws when a
+// field has another type than the fallback, and a server's bytes must not throw out of a loop.
+bool string_field_is(const nlohmann::json& o, const char* key, std::string_view want) {
+  if (!o.is_object()) return false;
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() && it->get_ref<const std::string&>() == want;
+}
+
+bool bool_field(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_boolean() && it->get<bool>();
+}
+
+// The exit control's code; -1 (unknown) unless it is a whole number of a process's range.
+int exit_code_field(const nlohmann::json& o) {
+  auto it = o.find("code");
+  if (it == o.end() || !it->is_number_integer()) return -1;
+  const int64_t code = it->get<int64_t>();
+  return code >= -1 && code <= 255 ? static_cast<int>(code) : -1;
+}
+
+}  // namespace
+
 std::string Address::describe() const {
   if (kind == Kind::unix_socket) return "unix://" + path;
   const bool v6 = host.find(':') != std::string::npos;
@@ -268,8 +293,8 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
   }
 
   void malformed() {
-    end(CallError::internal(std::string("malformed frame from the server: ") +
-                            wire::describe(frames_.error())));
+    abort_call(CallError::internal(std::string("malformed frame from the server: ") +
+                                   wire::describe(frames_.error())));
   }
 
   // A call.responded output taken from the frame as is (canonical JSON text).
@@ -285,10 +310,9 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
     if (env.type == wire::kResponded) {
       const nlohmann::json& output =
           env.payload.contains("output") ? env.payload["output"] : env.payload;
-      if (options_.carriage == call::Carriage::raw && output.is_object() &&
-          output.value("carriage", "") == "raw") {
+      if (options_.carriage == call::Carriage::raw && string_field_is(output, "carriage", "raw")) {
         raw_ = true;
-        if (events_.on_raw_open) events_.on_raw_open(output.value("tty", false));
+        if (events_.on_raw_open) events_.on_raw_open(bool_field(output, "tty"));
         return;
       }
       if (events_.on_output_text) {
@@ -324,8 +348,8 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
         });
     if (!*alive || ended_) return;
     if (decoder->error() != wire::ChunkError::none) {
-      end(CallError::internal(std::string("malformed chunk from the server: ") +
-                              wire::describe(decoder->error())));
+      abort_call(CallError::internal(std::string("malformed chunk from the server: ") +
+                                     wire::describe(decoder->error())));
     }
   }
 
@@ -335,8 +359,8 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
     } else if (type == wire::ChunkType::control_out) {
       auto alive = alive_;
       nlohmann::json msg = nlohmann::json::parse(payload, nullptr, false);
-      if (msg.is_object() && msg.value("type", "") == "exit") {
-        const int code = msg.value("code", -1);
+      if (string_field_is(msg, "type", "exit")) {
+        const int code = exit_code_field(msg);
         if (events_.on_exit) events_.on_exit(code);
         if (!*alive) return;
         end(std::nullopt);
@@ -351,6 +375,16 @@ class StreamClientCall final : public ClientCall, public transport::StreamReceiv
     ended_ = true;
     // Our side is done too; the server already finished its side (or the stream broke).
     if (stream_) stream_->finish();
+    if (events_.on_end) events_.on_end(std::move(error));
+  }
+
+  // The server's bytes broke the protocol: nothing more can be read from this stream, so it is
+  // reset — the server cancels the call, a unix connection closes — not half-closed (a server
+  // still answering would keep a half-closed stream, and its reader, open for good).
+  void abort_call(CallError error) {
+    if (ended_) return;
+    ended_ = true;
+    drop_stream();
     if (events_.on_end) events_.on_end(std::move(error));
   }
 

@@ -170,9 +170,15 @@ int run_call(const CallCommandOptions& options) {
     std::fflush(out);
   };
   events.on_control = [](const nlohmann::json& message) {
-    if (message.value("type", "") == "error") {
-      std::fprintf(stderr, "alknet-docker call: %s\n", message.value("message", "error").c_str());
-    }
+    // The server's control message, of any shape: only an object with string fields is read.
+    if (!message.is_object()) return;
+    auto type = message.find("type");
+    if (type == message.end() || !type->is_string() || *type != "error") return;
+    auto text = message.find("message");
+    std::fprintf(stderr, "alknet-docker call: %s\n",
+                 text != message.end() && text->is_string()
+                     ? text->get_ref<const std::string&>().c_str()
+                     : "error");
   };
   events.on_exit = [&](int code) { exit_code = code < 0 ? kCallErrorExit : code; };
   events.on_drain = [&] {
