@@ -220,10 +220,16 @@ class QuicClient extends Client {
     if (this._closed) throw new CallError('the client is closed', { code: 'INTERNAL' });
     JSON.stringify(input ?? {}); // throws a TypeError on what cannot be sent, like the engine
     const stream = new QuicSocket(this._connect());
-    const call = new StreamCall(stream, { operation, input, raw, authToken: this._authToken }, sink, {
-      done: (c) => this._calls.delete(c),
-      errorOf: (err) => this._errorOf(err),
-    });
+    let call;
+    try {
+      call = new StreamCall(stream, { operation, input, raw, authToken: this._authToken }, sink, {
+        done: (c) => this._calls.delete(c),
+        errorOf: (err) => this._errorOf(err),
+      });
+    } catch (err) {
+      stream.destroy();  // a request that cannot be framed (over 64 MiB): its stream goes too
+      throw err;
+    }
     this._calls.add(call);
     return call;
   }

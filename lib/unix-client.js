@@ -67,10 +67,18 @@ class UnixClient extends Client {
     JSON.stringify(input ?? {}); // throws a TypeError on what cannot be sent, like the engine
     const socket = net.connect(this._path);
     socket.setNoDelay?.(true);
-    const call = new StreamCall(socket, { operation, input, raw, authToken: this._authToken }, sink, {
-      done: (c) => this._calls.delete(c),
-      errorOf: (err) => connectionError(this._path, socket, err),
-    });
+    let call;
+    try {
+      call = new StreamCall(socket, { operation, input, raw, authToken: this._authToken }, sink, {
+        done: (c) => this._calls.delete(c),
+        errorOf: (err) => connectionError(this._path, socket, err),
+      });
+    } catch (err) {
+      // A request that cannot be framed (over 64 MiB): the socket goes too, and quietly.
+      socket.on('error', () => {});
+      socket.destroy();
+      throw err;
+    }
     this._calls.add(call);
     return call;
   }

@@ -10,7 +10,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { once } = require('node:events');
 const { connect, CallError } = require('../../lib');
-const { Engine, SERVER_BINARY, serveUnix, spec } = require('./helpers');
+const { Engine, SERVER_BINARY, serveUnix, spec, waitFor, sleep } = require('./helpers');
 
 const binary = SERVER_BINARY;
 
@@ -63,6 +63,15 @@ test('unix client', { skip: !binary && 'no alknet-docker binary (build it with C
     } finally {
       await client.containers.remove(id, { force: true });
     }
+  });
+
+  await t.test('a request too large to frame leaves no socket behind', async () => {
+    const pipes = () => process.getActiveResourcesInfo().filter((r) => r.startsWith('Pipe')).length;
+    await sleep(200); // the sockets of the calls before have closed
+    const before = pipes();
+    await assert.rejects(client.call('docker/system/ping', { pad: 'x'.repeat(65 << 20) }), RangeError);
+    assert.equal(client.stats().calls, 0);
+    await waitFor(() => pipes() <= before, { what: `sockets back to ${before} (now ${pipes()})` });
   });
 
   await t.test('an unreachable server is a retryable error', async () => {
