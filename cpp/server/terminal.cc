@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <iterator>
 
 namespace alk::server {
 
@@ -13,7 +14,21 @@ void close_and_free(uv_handle_t* h) {
   uv_close(h, [](uv_handle_t* closed) { ::operator delete(closed); });
 }
 
+// Signals that end the process by default while the terminal is raw (SIGINT only when sent
+// with kill: raw mode turns the keyboard's off).
+constexpr int kEndingSignals[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+
+// Leaves the user's terminal as it was found, then ends the process as the signal would have.
+// uv_tty_reset_mode() is async-signal-safe for exactly this.
+void reset_terminal_and_end(int signum) {
+  uv_tty_reset_mode();
+  ::signal(signum, SIG_DFL);
+  ::raise(signum);
+}
+
 }  // namespace
+
+static_assert(std::size(kEndingSignals) == Terminal::kEndingSignalCount);
 
 Terminal::Terminal(uv_loop_t* loop, client::ClientCall& call, bool tty)
     : loop_(loop), call_(call), tty_(tty) {}
@@ -28,7 +43,15 @@ void Terminal::start() {
     auto* t = static_cast<uv_tty_t*>(::operator new(sizeof(uv_tty_t)));
     uv_tty_init(loop_, t, 0, 1);
     input_ = reinterpret_cast<uv_stream_t*>(t);
-    if (tty_ && uv_tty_set_mode(t, UV_TTY_MODE_RAW) == 0) raw_mode_ = true;
+    if (tty_ && uv_tty_set_mode(t, UV_TTY_MODE_RAW) == 0) {
+      raw_mode_ = true;
+      struct sigaction reset {};
+      reset.sa_handler = &reset_terminal_and_end;
+      sigemptyset(&reset.sa_mask);
+      for (size_t i = 0; i < std::size(kEndingSignals); ++i) {
+        ::sigaction(kEndingSignals[i], &reset, &previous_actions_[i]);
+      }
+    }
   } else if (kind == UV_NAMED_PIPE || kind == UV_TCP) {
     auto* p = static_cast<uv_pipe_t*>(::operator new(sizeof(uv_pipe_t)));
     uv_pipe_init(loop_, p, 0);
@@ -98,7 +121,12 @@ void Terminal::send_size() {
 void Terminal::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (raw_mode_) uv_tty_reset_mode();
+  if (raw_mode_) {
+    uv_tty_reset_mode();
+    for (size_t i = 0; i < std::size(kEndingSignals); ++i) {
+      ::sigaction(kEndingSignals[i], &previous_actions_[i], nullptr);
+    }
+  }
   if (input_) {
     close_and_free(reinterpret_cast<uv_handle_t*>(input_));
     input_ = nullptr;

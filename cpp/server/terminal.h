@@ -4,6 +4,8 @@
 
 #include <uv.h>
 
+#include <csignal>
+
 #include "client/call_client.h"
 
 namespace alk::server {
@@ -18,12 +20,17 @@ class Terminal {
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
 
-  /// Starts forwarding stdin and window-size changes.
+  /// Starts forwarding stdin and window-size changes. With a TTY session on a terminal, puts it
+  /// in raw mode and, until stop(), has SIGTERM, SIGHUP, SIGINT and SIGQUIT restore its mode
+  /// before they end the process.
   void start();
   /// Resumes stdin after the call's write queue drained.
   void resume_input();
   /// Stops forwarding and restores the terminal mode.
   void stop();
+
+  /// How many signals restore the terminal's mode before they end the process.
+  static constexpr size_t kEndingSignalCount = 4;
 
  private:
   void send_size();
@@ -35,6 +42,7 @@ class Terminal {
   uv_stream_t* input_ = nullptr;  // uv_tty_t or uv_pipe_t; freed in its close callback
   uv_signal_t* winch_ = nullptr;
   bool raw_mode_ = false;
+  struct sigaction previous_actions_[kEndingSignalCount] {};  // while in raw mode
   bool paused_ = false;
   bool eof_ = false;
   bool stopped_ = false;

@@ -1,14 +1,20 @@
-// `alknet-docker call` against a server that breaks the protocol (a scripted fake on a unix
-// socket, no daemon): a malformed frame ends the call with exit 125 and closes the connection —
-// it used to half-close and then wait for good — and fields of the wrong type in the raw switch
-// or an exit control are read as absent instead of throwing out of the loop (exit 70).
+// `alknet-docker call` against a scripted fake server on a unix socket (no daemon): a malformed
+// frame ends the call with exit 125 and closes the connection — it used to half-close and then
+// wait for good — fields of the wrong type in the raw switch or an exit control are read as
+// absent instead of throwing out of the loop (exit 70), and a `--raw` TTY session killed by a
+// signal leaves the terminal as it found it.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -130,6 +136,44 @@ TEST_F(CallCliServerFaults, FieldsOfTheWrongTypeFromTheServerAreReadAsAbsent) {
   EXPECT_EQ(r.exit_code, 125) << r.out;
   EXPECT_NE(r.out.find("out\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("alknet-docker call: error"), std::string::npos) << r.out;
+}
+
+// Raw mode clears ICANON on the terminal; SIGTERM must give it back before the process ends.
+TEST_F(CallCliServerFaults, ASignalThatEndsARawTtySessionRestoresTheTerminal) {
+  std::string script;
+  wire::append_frame(script, wire::Envelope{std::string(wire::kResponded),
+                                            "x",
+                                            {{"output", {{"carriage", "raw"}, {"tty", true}}}}});
+  const std::string path = socket_path("tty");
+  ScriptedServer server(path, script, /*hold=*/true);
+  ASSERT_TRUE(server.listening());
+  std::string binary = alknet_binary();
+  std::string address = "unix://" + path;
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl(binary.c_str(), binary.c_str(), "call", "--raw", address.c_str(),
+            "docker/container/attach", R"({"containerId":"x"})", nullptr);
+    ::_exit(127);
+  }
+  auto canonical = [&] {
+    termios t{};
+    return ::tcgetattr(master, &t) == 0 && (t.c_lflag & ICANON) != 0;
+  };
+  ASSERT_TRUE(canonical());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (canonical() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool went_raw = !canonical();
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(went_raw) << "the session never put the terminal in raw mode";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  EXPECT_TRUE(canonical()) << "the terminal was left in raw mode";
+  ::close(master);
 }
 
 }  // namespace
