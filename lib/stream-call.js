@@ -12,6 +12,7 @@
 
 const { CallError } = require('./errors');
 const { encodeFrame, encodeChunks, Decoder, ChunkType } = require('./codec');
+const { deliverRestAfterThrow } = require('./after-throw');
 
 let nextId = 1;
 
@@ -85,6 +86,17 @@ class StreamCall {
 
   _onData(bytes) {
     this._decoder.push(bytes);
+    try {
+      this._readAll();
+    } catch (error) {
+      // A listener threw (the sink runs user code: 'open', 'data', 'control'): the rest of what
+      // this read brought — the call's end perhaps — is still read; then the error goes on.
+      deliverRestAfterThrow(() => this._readAll());
+      throw error;
+    }
+  }
+
+  _readAll() {
     if (this._state === 'json') this._readFrames();
     if (this._state === 'raw') this._readChunks();
     if (this._decoder.error !== null && this._state !== 'done') {

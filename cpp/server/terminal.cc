@@ -43,14 +43,16 @@ void Terminal::start() {
     auto* t = static_cast<uv_tty_t*>(::operator new(sizeof(uv_tty_t)));
     uv_tty_init(loop_, t, 0, 1);
     input_ = reinterpret_cast<uv_stream_t*>(t);
-    if (tty_ && uv_tty_set_mode(t, UV_TTY_MODE_RAW) == 0) {
-      raw_mode_ = true;
+    if (tty_) {
+      // The handlers go in first: a signal between the two must not leave the terminal raw.
       struct sigaction reset {};
       reset.sa_handler = &reset_terminal_and_end;
       sigemptyset(&reset.sa_mask);
       for (size_t i = 0; i < std::size(kEndingSignals); ++i) {
         ::sigaction(kEndingSignals[i], &reset, &previous_actions_[i]);
       }
+      raw_mode_ = uv_tty_set_mode(t, UV_TTY_MODE_RAW) == 0;
+      if (!raw_mode_) restore_signal_actions();
     }
   } else if (kind == UV_NAMED_PIPE || kind == UV_TCP) {
     auto* p = static_cast<uv_pipe_t*>(::operator new(sizeof(uv_pipe_t)));
@@ -118,14 +120,18 @@ void Terminal::send_size() {
   }
 }
 
+void Terminal::restore_signal_actions() {
+  for (size_t i = 0; i < std::size(kEndingSignals); ++i) {
+    ::sigaction(kEndingSignals[i], &previous_actions_[i], nullptr);
+  }
+}
+
 void Terminal::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (raw_mode_) {
     uv_tty_reset_mode();
-    for (size_t i = 0; i < std::size(kEndingSignals); ++i) {
-      ::sigaction(kEndingSignals[i], &previous_actions_[i], nullptr);
-    }
+    restore_signal_actions();
   }
   if (input_) {
     close_and_free(reinterpret_cast<uv_handle_t*>(input_));

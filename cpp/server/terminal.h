@@ -33,6 +33,7 @@ class Terminal {
   static constexpr size_t kEndingSignalCount = 4;
 
  private:
+  void restore_signal_actions();
   void send_size();
   void read_stdin_start();
 

@@ -10,6 +10,8 @@ const assert = require('node:assert/strict');
 const { EventEmitter } = require('node:events');
 const { dispatch } = require('../../lib/engine');
 const { QuicSocket } = require('../../lib/quic-client');
+const { StreamCall } = require('../../lib/stream-call');
+const { encodeFrame, encodeChunks, ChunkType } = require('../../lib/codec');
 
 // Kinds of lib/engine.js (cpp/node/js_call.h).
 const kStdout = 1;
@@ -99,4 +101,34 @@ test('quic: events held while paused are replayed to the end after a listener th
   }, /listener failed/);
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(seen, ['data 1', 'data 2', 'close']);
+});
+
+test('stream call: the exit in the same read arrives after a stdout listener throws', () => {
+  const socket = new EventEmitter();
+  socket.write = () => true;
+  socket.end = () => {};
+  socket.destroy = () => {};
+  const seen = [];
+  const sink = {
+    rawOpen: () => seen.push('open'),
+    stdout(bytes) {
+      seen.push(`stdout ${bytes}`);
+      throw new Error('listener failed');
+    },
+    exit: (code) => seen.push(`exit ${code}`),
+    error: (err) => seen.push(`error ${err.message}`),
+    control() {},
+  };
+  // eslint-disable-next-line no-new
+  new StreamCall(socket, { operation: 'docker/container/attach', input: {}, raw: true }, sink, {
+    done() {},
+    errorOf: (err) => err,
+  });
+  const read = Buffer.concat([
+    encodeFrame('call.responded', '1', { output: { carriage: 'raw', tty: false } }),
+    ...encodeChunks(ChunkType.stdout, Buffer.from('a')),
+    ...encodeChunks(ChunkType.controlOut, Buffer.from('{"type":"exit","code":3}')),
+  ]);
+  assert.throws(() => socket.emit('data', read), /listener failed/);
+  assert.deepEqual(seen, ['open', 'stdout a', 'exit 3']);
 });
